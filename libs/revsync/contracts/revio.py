@@ -1,0 +1,156 @@
+"""Normalized Rev.io facts and commands. Vendor field names stay in the connector."""
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from revsync.contracts.base import Change, Command
+from revsync.contracts.rmm import Model, Observation
+
+CustomerStatus = Literal["OPEN", "PENDING", "PROSPECT", "CLOSED"]
+
+
+class RevioAddress(Model):
+    id: str
+    company_name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    line_1: str | None = None
+    line_2: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+
+class RevioCustomer(Model):
+    id: str
+    name: str
+    status: CustomerStatus = "OPEN"
+    email: str | None = None
+    customer_class: str | None = None
+    bill_profile_id: str | None = None
+    addresses: tuple[RevioAddress, ...] = ()
+    updated_at: datetime | None = None
+    rmm_company_id: str | None = None
+
+
+class JournalEntry(Model):
+    id: str
+    text: str
+    created_at: datetime | None = None
+    written_by_revsync: bool = False
+
+
+class RevioTicket(Model):
+    id: str
+    customer_id: str | None
+    description: str
+    status: str
+    custom_status: str | None = None
+    ticket_type: str | None = None
+    closed: bool = False
+    updated_at: datetime
+    journal: tuple[JournalEntry, ...] = ()
+    created_by_revsync: bool = False
+    rmm_ticket_id: str | None = None
+
+
+class RevioAsset(Model):
+    id: str
+    customer_id: str | None
+    identifier: str
+    asset_type_id: str
+    status: str
+    fields: dict[str, str] = {}
+
+
+# --- changes: change.<tenant>.revio.<entity>.<kind> ------------------------------------------
+
+
+class RevioCustomerChanged(Change):
+    system: ClassVar[str] = "revio"
+    entity: ClassVar[str] = "customer"
+    kind: Observation
+    customer: RevioCustomer
+
+
+class RevioTicketChanged(Change):
+    system: ClassVar[str] = "revio"
+    entity: ClassVar[str] = "ticket"
+    kind: Observation
+    ticket: RevioTicket
+
+
+class RevioAssetChanged(Change):
+    system: ClassVar[str] = "revio"
+    entity: ClassVar[str] = "asset"
+    kind: Observation
+    asset: RevioAsset
+
+
+# --- commands: cmd.<tenant>.revio.<entity>.<verb> --------------------------------------------
+
+
+class RevioCommand(Command):
+    system: ClassVar[str] = "revio"
+
+
+class CreateRevioCustomer(RevioCommand):
+    entity: ClassVar[str] = "customer"
+    verb: ClassVar[str] = "create"
+    rmm_company_id: str
+    name: str
+    bill_profile_id: str
+    customer_class: str
+    address: RevioAddress | None = None
+
+
+class UpdateRevioCustomer(RevioCommand):
+    entity: ClassVar[str] = "customer"
+    verb: ClassVar[str] = "update"
+    customer_id: str
+    name: str | None = None
+    address: RevioAddress | None = None
+    description: str | None = None
+
+
+class UpsertRevioAsset(RevioCommand):
+    """Create the asset, or update it when one with this identifier exists."""
+
+    entity: ClassVar[str] = "asset"
+    verb: ClassVar[str] = "upsert"
+    asset_id: str | None = None
+    customer_id: str
+    identifier: str
+    asset_type_id: str
+    status: str = "ACTIVE"
+    fields: dict[str, str] = {}
+
+
+class CreateRevioTicket(RevioCommand):
+    entity: ClassVar[str] = "ticket"
+    verb: ClassVar[str] = "create"
+    source_key: str
+    customer_id: str
+    title: str
+    description: str
+    ticket_type: str | None = None
+    priority: str | None = None
+    rmm_ticket_id: str | None = None
+
+
+class UpdateRevioTicket(RevioCommand):
+    entity: ClassVar[str] = "ticket"
+    verb: ClassVar[str] = "update"
+    ticket_id: str
+    status: str | None = None
+    custom_status: str | None = None
+    description: str | None = None
+
+
+class AddRevioJournalEntry(RevioCommand):
+    entity: ClassVar[str] = "ticket"
+    verb: ClassVar[str] = "add_journal"
+    ticket_id: str
+    text: str
+    source_note_id: str

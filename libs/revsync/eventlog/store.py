@@ -1,0 +1,225 @@
+"""Append and read the event log (PostgreSQL, asyncpg).
+
+Guarantees (each covered by tests/integration/test_eventlog_contract.py):
+- append with an expected version; exactly one of several concurrent appenders wins;
+- append is idempotent by event id: appending the same events again is a no-op;
+- `read_all` never skips an event that commits later: it reads in (tx_id, global_position)
+  order and only transactions older than the oldest one still in flight
+  (`pg_snapshot_xmin`), so nothing can commit behind a reader's position. Appends of
+  different tenants (and streams) never wait for each other.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import orjson
+
+from revsync.eventlog.model import (
+    ANY_VERSION,
+    NO_STREAM,
+    START,
+    ConcurrencyError,
+    DuplicateEventError,
+    NewEvent,
+    Position,
+    RecordedEvent,
+)
+
+EVENTS_CHANNEL = "revsync_events"
+_COLUMNS = (
+    "global_position, tenant_id, stream, version, type, data, metadata, id, recorded_at,"
+    " tx_id::text::bigint AS tx_id"
+)
+_VISIBLE = "tx_id < pg_snapshot_xmin(pg_current_snapshot())"
+
+
+def _recorded(row: asyncpg.Record) -> RecordedEvent:
+    return RecordedEvent(**dict(row))
+
+
+async def _claim_versions(
+    conn: asyncpg.Connection, tenant_id: str, stream: str, count: int, expected: int
+) -> int:
+    """Advance the stream's version by `count`; return the first new version."""
+    if expected == ANY_VERSION:
+        last = await conn.fetchval(
+            "INSERT INTO streams AS s (tenant_id, stream, version) VALUES ($1, $2, $3)"
+            " ON CONFLICT (tenant_id, stream) DO UPDATE SET version = s.version + $3"
+            " RETURNING version",
+            tenant_id,
+            stream,
+            count,
+        )
+    elif expected == NO_STREAM:
+        last = await conn.fetchval(
+            "INSERT INTO streams (tenant_id, stream, version) VALUES ($1, $2, $3)"
+            " ON CONFLICT DO NOTHING RETURNING version",
+            tenant_id,
+            stream,
+            count,
+        )
+    else:
+        last = await conn.fetchval(
+            "UPDATE streams SET version = version + $4"
+            " WHERE tenant_id = $1 AND stream = $2 AND version = $3 RETURNING version",
+            tenant_id,
+            stream,
+            expected,
+            count,
+        )
+    if last is None:
+        raise ConcurrencyError(tenant_id, stream, expected)
+    return int(last) - count + 1
+
+
+async def _already_recorded(conn: asyncpg.Connection, ids: list[UUID]) -> int:
+    return int(await conn.fetchval("SELECT count(*) FROM events WHERE id = ANY($1::uuid[])", ids))
+
+
+async def append_in_transaction(
+    conn: asyncpg.Connection,
+    tenant_id: str,
+    stream: str,
+    events: Sequence[NewEvent],
+    expected_version: int = ANY_VERSION,
+) -> int:
+    """Append within the caller's transaction; return the stream's new version."""
+    if not events:
+        raise ValueError("append needs at least one event")
+    ids = [event.id for event in events]
+    recorded = await _already_recorded(conn, ids)
+    if recorded == len(ids):
+        return int(
+            await conn.fetchval("SELECT max(version) FROM events WHERE id = ANY($1::uuid[])", ids)
+        )
+    if recorded:
+        raise DuplicateEventError(f"{recorded} of {len(ids)} events already recorded")
+    first = await _claim_versions(conn, tenant_id, stream, len(events), expected_version)
+    await conn.execute(
+        "INSERT INTO events (tenant_id, stream, version, type, data, metadata, id)"
+        " SELECT $1, $2, v, t, d::jsonb, m::jsonb, i"
+        " FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::uuid[])"
+        " AS u(v, t, d, m, i)",
+        tenant_id,
+        stream,
+        list(range(first, first + len(events))),
+        [event.type for event in events],
+        [orjson.dumps(event.data).decode() for event in events],
+        [orjson.dumps(event.metadata).decode() for event in events],
+        ids,
+    )
+    await conn.execute("SELECT pg_notify($1, $2)", EVENTS_CHANNEL, tenant_id)
+    return first + len(events) - 1
+
+
+class EventStore:
+    """The event log over a pool. Every read and write names its tenant, except `read_all`
+    across tenants, which projections and replay use."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def append(
+        self,
+        tenant_id: str,
+        stream: str,
+        events: Sequence[NewEvent],
+        expected_version: int = ANY_VERSION,
+    ) -> int:
+        async with self.pool.acquire() as conn:
+            try:
+                async with conn.transaction():
+                    return await append_in_transaction(
+                        conn, tenant_id, stream, events, expected_version
+                    )
+            except ConcurrencyError:
+                # A concurrent append of these very events makes this one a retried no-op.
+                ids = [event.id for event in events]
+                if await _already_recorded(conn, ids) == len(ids):
+                    return int(
+                        await conn.fetchval(
+                            "SELECT max(version) FROM events WHERE id = ANY($1::uuid[])", ids
+                        )
+                    )
+                raise
+            except asyncpg.UniqueViolationError as error:
+                raise ConcurrencyError(tenant_id, stream, expected_version) from error
+
+    async def stream_version(self, tenant_id: str, stream: str) -> int:
+        async with self.pool.acquire() as conn:
+            version = await conn.fetchval(
+                "SELECT version FROM streams WHERE tenant_id = $1 AND stream = $2",
+                tenant_id,
+                stream,
+            )
+        return int(version or 0)
+
+    async def read_stream(
+        self, tenant_id: str, stream: str, from_version: int = 1, conn: Any = None
+    ) -> list[RecordedEvent]:
+        query = (
+            f"SELECT {_COLUMNS} FROM events WHERE tenant_id = $1 AND stream = $2"
+            " AND version >= $3 ORDER BY version"
+        )
+        if conn is not None:
+            rows = await conn.fetch(query, tenant_id, stream, from_version)
+        else:
+            async with self.pool.acquire() as own:
+                rows = await own.fetch(query, tenant_id, stream, from_version)
+        return [_recorded(row) for row in rows]
+
+    async def read_category(
+        self, tenant_id: str, category: str, after_global_position: int = 0, limit: int = 1000
+    ) -> list[RecordedEvent]:
+        """Events of every stream `<category>:<id>` of one tenant, in global order."""
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                f"SELECT {_COLUMNS} FROM events WHERE tenant_id = $1 AND category = $2"
+                " AND global_position > $3 ORDER BY global_position LIMIT $4",
+                tenant_id,
+                category,
+                after_global_position,
+                limit,
+            )
+        return [_recorded(row) for row in rows]
+
+    async def read_all(
+        self, after: Position = START, limit: int = 1000, tenant_id: str | None = None
+    ) -> list[RecordedEvent]:
+        """The next events after `after`, gap-safe (see the module docstring)."""
+        async with self.pool.acquire() as conn:
+            return await read_all_with(conn, after, limit, tenant_id)
+
+    async def has_held_back(self, after: Position, tenant_id: str | None = None) -> bool:
+        """Whether committed events exist that `read_all` holds back behind an older
+        transaction still in flight (a reader should look again shortly)."""
+        async with self.pool.acquire() as conn:
+            tenant_filter = "AND tenant_id = $3" if tenant_id else ""
+            args: list[Any] = [str(after.tx_id), after.global_position]
+            if tenant_id:
+                args.append(tenant_id)
+            return bool(
+                await conn.fetchval(
+                    "SELECT EXISTS (SELECT 1 FROM events WHERE (tx_id, global_position) >"
+                    f" ($1::text::xid8, $2) AND NOT ({_VISIBLE}) {tenant_filter})",
+                    *args,
+                )
+            )
+
+
+async def read_all_with(
+    conn: asyncpg.Connection, after: Position, limit: int, tenant_id: str | None = None
+) -> list[RecordedEvent]:
+    tenant_filter = "AND tenant_id = $4" if tenant_id else ""
+    args: list[Any] = [str(after.tx_id), after.global_position, limit]
+    if tenant_id:
+        args.append(tenant_id)
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM events"
+        f" WHERE (tx_id, global_position) > ($1::text::xid8, $2) AND {_VISIBLE} {tenant_filter}"
+        " ORDER BY tx_id, global_position LIMIT $3",
+        *args,
+    )
+    return [_recorded(row) for row in rows]

@@ -1,0 +1,132 @@
+"""One transaction for a decision: inbox record + decision events + outbox rows.
+
+    async with UnitOfWork(pool, tenant_id, consumer="alert", cause=message) as uow:
+        if uow.already_processed:
+            return                      # a redelivery: acknowledge, decide nothing
+        state = await load(uow.conn)    # fold the service's streams
+        await uow.append(stream, decide(state, message, settings), expected_version=...)
+        uow.send(command)               # published by the outbox relay after commit
+
+Either all of it commits or none of it does, so a crash anywhere loses nothing and a
+redelivered message is never decided twice.
+"""
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+import asyncpg
+from opentelemetry import propagate, trace
+
+from revsync.contracts.base import Message
+from revsync.eventlog.model import ANY_VERSION, NewEvent
+from revsync.eventlog.store import append_in_transaction
+
+OUTBOX_CHANNEL = "revsync_outbox"
+
+
+def current_trace_id() -> str | None:
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None
+
+
+def trace_headers() -> dict[str, str]:
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+class UnitOfWork:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        tenant_id: str,
+        consumer: str,
+        cause: Message | None = None,
+        actor: str = "system",
+    ) -> None:
+        if cause is not None and cause.tenant_id != tenant_id:
+            raise ValueError(f"message of tenant {cause.tenant_id!r} handled as {tenant_id!r}")
+        self.pool, self.tenant_id, self.consumer = pool, tenant_id, consumer
+        self.cause, self.actor = cause, actor
+        self.already_processed = False
+        self._outbox: list[Message] = []
+        self._conn: Any = None
+        self._tx: Any = None
+
+    @property
+    def conn(self) -> asyncpg.Connection:
+        return self._conn  # type: ignore[no-any-return]
+
+    async def __aenter__(self) -> "UnitOfWork":
+        self._conn = await self.pool.acquire()
+        self._tx = self._conn.transaction()
+        await self._tx.start()
+        if self.cause is not None:
+            claimed = await self._conn.fetchval(
+                "INSERT INTO inbox (tenant_id, consumer, message_id) VALUES ($1, $2, $3)"
+                " ON CONFLICT DO NOTHING RETURNING 1",
+                self.tenant_id,
+                self.consumer,
+                self.cause.message_id,
+            )
+            self.already_processed = claimed is None
+        return self
+
+    def metadata(self) -> dict[str, Any]:
+        cause = self.cause
+        return {
+            "service": self.consumer,
+            "actor": self.actor,
+            "trace_id": current_trace_id(),
+            "correlation_id": str(cause.correlation_id) if cause else None,
+            "causation_id": str(cause.message_id) if cause else None,
+        }
+
+    async def append(
+        self, stream: str, events: Sequence[NewEvent], expected_version: int = ANY_VERSION
+    ) -> int:
+        base = self.metadata()
+        stamped = [NewEvent(e.type, e.data, e.id, {**base, **e.metadata}) for e in events]
+        return await append_in_transaction(
+            self._conn, self.tenant_id, stream, stamped, expected_version
+        )
+
+    def send(self, message: Message) -> None:
+        if message.tenant_id != self.tenant_id:
+            raise ValueError(
+                f"message for tenant {message.tenant_id!r} sent from {self.tenant_id!r}"
+            )
+        self._outbox.append(message)
+
+    async def _write_outbox(self) -> None:
+        if not self._outbox:
+            return
+        await self._conn.execute(
+            "INSERT INTO outbox (id, tenant_id, subject, payload, headers)"
+            " SELECT i, $1, s, p, $5::jsonb FROM unnest($2::uuid[], $3::text[], $4::bytea[])"
+            " AS u(i, s, p)",
+            self.tenant_id,
+            [m.message_id for m in self._outbox],
+            [m.subject for m in self._outbox],
+            [m.to_bytes() for m in self._outbox],
+            trace_headers(),
+        )
+        await self._conn.execute("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # On any failure the connection goes back to the pool with its transaction open;
+        # asyncpg's pool resets it (ROLLBACK) on release, so nothing half-done is committed.
+        try:
+            if exc_type is None:
+                await self._write_outbox()
+                await self._tx.commit()
+            else:
+                await self._tx.rollback()
+        finally:
+            await self.pool.release(self._conn)
