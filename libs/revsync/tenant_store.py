@@ -1,0 +1,87 @@
+"""Saving and loading tenants: settings as events, secrets encrypted beside them."""
+
+from typing import Any
+
+import asyncpg
+from pydantic import SecretStr
+
+from revsync.eventlog.model import NewEvent
+from revsync.secrets_box import SecretBox
+from revsync.tenancy import Tenant
+from revsync.unit_of_work import UnitOfWork
+
+SETTINGS_STREAM = "settings"
+SECRET_FIELDS = {
+    "rmm.client_secret": ("rmm", "client_secret"),
+    "revio.password": ("revio", "password"),
+    "revio.subscription_key": ("revio", "subscription_key"),
+}
+
+
+def public_config(tenant: Tenant) -> dict[str, Any]:
+    """The tenant as it may be logged, stored in the event log and returned by the API."""
+    secret_parts = {section: {name} for section, name in SECRET_FIELDS.values()}
+    return tenant.model_dump(mode="json", exclude=secret_parts)  # type: ignore[arg-type]
+
+
+def _secrets_of(tenant: Tenant) -> dict[str, str]:
+    found = {}
+    for key, (section, name) in SECRET_FIELDS.items():
+        value: SecretStr | None = getattr(getattr(tenant, section), name)
+        if value is not None and value.get_secret_value():
+            found[key] = value.get_secret_value()
+    return found
+
+
+class TenantStore:
+    def __init__(self, pool: asyncpg.Pool, box: SecretBox | None = None) -> None:
+        self.pool = pool
+        self._box = box
+
+    @property
+    def box(self) -> SecretBox:
+        if self._box is None:
+            self._box = SecretBox()
+        return self._box
+
+    async def save(self, tenant: Tenant, actor: str) -> None:
+        """Record the settings (an event naming the secrets that changed, never their values),
+        update the tenants projection and store the new secrets, in one transaction."""
+        secrets = _secrets_of(tenant)
+        config = public_config(tenant)
+        async with UnitOfWork(self.pool, tenant.id, consumer="console", actor=actor) as uow:
+            event = NewEvent("SettingsChanged",
+                             {"config": config, "secrets_changed": sorted(secrets)})
+            await uow.append(SETTINGS_STREAM, [event])
+            await uow.conn.execute(
+                "INSERT INTO tenants (tenant_id, name, enabled, config) VALUES ($1, $2, $3, $4)"
+                " ON CONFLICT (tenant_id) DO UPDATE SET name = excluded.name,"
+                " enabled = excluded.enabled, config = excluded.config, updated_at = now()",
+                tenant.id, tenant.name, tenant.enabled, config,
+            )
+            for key, value in secrets.items():
+                await uow.conn.execute(
+                    "INSERT INTO tenant_secrets (tenant_id, name, ciphertext) VALUES ($1, $2, $3)"
+                    " ON CONFLICT (tenant_id, name) DO UPDATE SET ciphertext = excluded.ciphertext,"
+                    " updated_at = now()",
+                    tenant.id, key, self.box.seal(value),
+                )
+
+    async def load(self, tenant_id: str, with_secrets: bool = True) -> Tenant | None:
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow("SELECT config FROM tenants WHERE tenant_id = $1", tenant_id)
+            if row is None:
+                return None
+            data = row["config"]
+            if with_secrets:
+                for secret in await conn.fetch(
+                    "SELECT name, ciphertext FROM tenant_secrets WHERE tenant_id = $1", tenant_id
+                ):
+                    section, name = SECRET_FIELDS[secret["name"]]
+                    data[section][name] = self.box.open(secret["ciphertext"])
+        return Tenant.model_validate(data)
+
+    async def list_ids(self, enabled_only: bool = True) -> list[str]:
+        query = "SELECT tenant_id FROM tenants" + (" WHERE enabled" if enabled_only else "")
+        async with self.pool.acquire() as conn:
+            return [r["tenant_id"] for r in await conn.fetch(query + " ORDER BY tenant_id")]

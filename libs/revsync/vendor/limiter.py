@@ -1,0 +1,72 @@
+"""A rate limiter shared by every replica of a connector, kept in PostgreSQL.
+
+Each limit is a GCRA (generic cell rate algorithm) schedule: a caller reserves the next slot
+with one atomic UPDATE and sleeps until it; callers therefore queue instead of failing, and
+replicas never exceed the account's rate together. A daily quota is a plain counter per UTC
+day; when it is used up the caller waits for the next day (and says so in the log).
+"""
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import asyncpg
+
+from revsync.logs import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """`calls` per `per_seconds`, optionally at most `daily` per UTC day."""
+
+    bucket: str
+    calls: int
+    per_seconds: float
+    daily: int | None = None
+    headroom: float = 0.95  # stay a little under the vendor's figure: our clock is not theirs
+
+    @property
+    def interval_s(self) -> float:
+        return self.per_seconds / (self.calls * self.headroom)
+
+
+class SharedRateLimiter:
+    def __init__(self, pool: asyncpg.Pool, tenant_id: str, vendor: str) -> None:
+        self.pool, self.tenant_id, self.vendor = pool, tenant_id, vendor
+
+    async def acquire(self, limit: RateLimit) -> float:
+        """Wait for a slot under `limit`; return the seconds waited."""
+        async with self.pool.acquire() as conn:
+            wait = await conn.fetchval(
+                "INSERT INTO rate_limiter AS r (tenant_id, vendor, bucket, tat)"
+                " VALUES ($1, $2, $3, clock_timestamp() + make_interval(secs => $4))"
+                " ON CONFLICT (tenant_id, vendor, bucket) DO UPDATE"
+                " SET tat = greatest(r.tat, clock_timestamp()) + make_interval(secs => $4)"
+                " RETURNING extract(epoch FROM r.tat - clock_timestamp()) - $4",
+                self.tenant_id, self.vendor, limit.bucket, limit.interval_s,
+            )
+            waited = max(0.0, float(wait))
+            if limit.daily is not None:
+                waited += await self._daily(conn, limit)
+        if waited > 0:
+            await asyncio.sleep(waited)
+        return waited
+
+    async def _daily(self, conn: asyncpg.Connection, limit: RateLimit) -> float:
+        used = await conn.fetchval(
+            "INSERT INTO rate_daily AS d (tenant_id, vendor, bucket, day, used)"
+            " VALUES ($1, $2, $3, (now() AT TIME ZONE 'utc')::date, 1)"
+            " ON CONFLICT (tenant_id, vendor, bucket, day) DO UPDATE SET used = d.used + 1"
+            " RETURNING used",
+            self.tenant_id, self.vendor, limit.bucket,
+        )
+        if used <= (limit.daily or 0):
+            return 0.0
+        now = datetime.now(UTC)
+        midnight = datetime(now.year, now.month, now.day, tzinfo=UTC).timestamp() + 86400
+        log.warning("daily vendor quota used up; waiting for the next UTC day",
+                    tenant_id=self.tenant_id, vendor=self.vendor, bucket=limit.bucket,
+                    quota=limit.daily)
+        return midnight - now.timestamp()
