@@ -27,7 +27,9 @@ class Strict(BaseModel):
 
 class RmmConnection(Strict):
     region: Literal["NA", "EU", "AU"] | None = "NA"
-    base_url: str | None = Field(None, description="explicit base URL (the sandbox); wins over region")
+    base_url: str | None = Field(
+        None, description="explicit base URL (the sandbox); wins over region"
+    )
     client_id: str = ""
     client_secret: SecretStr | None = Field(None, description="write-only")
 
@@ -49,8 +51,10 @@ class RevioConnection(Strict):
     @classmethod
     def _not_an_email(cls, value: str) -> str:
         if "@" in value:
-            raise ValueError("the Rev.io user name must not contain '@' (it is joined with "
-                             "'@clientcode' for Basic auth)")
+            raise ValueError(
+                "the Rev.io user name must not contain '@' (it is joined with "
+                "'@clientcode' for Basic auth)"
+            )
         return value
 
 
@@ -79,7 +83,9 @@ class SyncSettings(Strict):
     def _known_categories(cls, value: list[str]) -> list[str]:
         unknown = sorted(set(value) - set(ENDPOINT_CATEGORIES))
         if unknown:
-            raise ValueError(f"unknown categories {unknown}; choose from {list(ENDPOINT_CATEGORIES)}")
+            raise ValueError(
+                f"unknown categories {unknown}; choose from {list(ENDPOINT_CATEGORIES)}"
+            )
         return sorted(set(value))
 
     @field_validator("min_alert_severity")
@@ -91,8 +97,12 @@ class SyncSettings(Strict):
 
     @model_validator(mode="after")
     def _rev_io_to_rmm_needs_board_and_source(self) -> "SyncSettings":
-        if self.revio_to_rmm_tickets and not (self.default_service_board and self.default_ticket_source):
-            raise ValueError("revio_to_rmm_tickets needs default_service_board and default_ticket_source")
+        if self.revio_to_rmm_tickets and not (
+            self.default_service_board and self.default_ticket_source
+        ):
+            raise ValueError(
+                "revio_to_rmm_tickets needs default_service_board and default_ticket_source"
+            )
         return self
 
 

@@ -50,21 +50,27 @@ class TenantStore:
         secrets = _secrets_of(tenant)
         config = public_config(tenant)
         async with UnitOfWork(self.pool, tenant.id, consumer="console", actor=actor) as uow:
-            event = NewEvent("SettingsChanged",
-                             {"config": config, "secrets_changed": sorted(secrets)})
+            event = NewEvent(
+                "SettingsChanged", {"config": config, "secrets_changed": sorted(secrets)}
+            )
             await uow.append(SETTINGS_STREAM, [event])
             await uow.conn.execute(
                 "INSERT INTO tenants (tenant_id, name, enabled, config) VALUES ($1, $2, $3, $4)"
                 " ON CONFLICT (tenant_id) DO UPDATE SET name = excluded.name,"
                 " enabled = excluded.enabled, config = excluded.config, updated_at = now()",
-                tenant.id, tenant.name, tenant.enabled, config,
+                tenant.id,
+                tenant.name,
+                tenant.enabled,
+                config,
             )
             for key, value in secrets.items():
                 await uow.conn.execute(
                     "INSERT INTO tenant_secrets (tenant_id, name, ciphertext) VALUES ($1, $2, $3)"
                     " ON CONFLICT (tenant_id, name) DO UPDATE SET ciphertext = excluded.ciphertext,"
                     " updated_at = now()",
-                    tenant.id, key, self.box.seal(value),
+                    tenant.id,
+                    key,
+                    self.box.seal(value),
                 )
 
     async def load(self, tenant_id: str, with_secrets: bool = True) -> Tenant | None:

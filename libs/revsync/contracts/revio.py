@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from typing import ClassVar, Literal
+from uuid import UUID
 
 from revsync.contracts.base import Change, Command
 from revsync.contracts.rmm import Model, Observation
@@ -154,3 +155,12 @@ class AddRevioJournalEntry(RevioCommand):
     ticket_id: str
     text: str
     source_note_id: str
+
+
+class ListRevioEverything(RevioCommand):
+    """Start a sync run's full listing: every customer (with addresses), ticket and asset is
+    emitted as a `seen` change tagged with `run_id`, each with the total of its kind."""
+
+    entity: ClassVar[str] = "listing"
+    verb: ClassVar[str] = "start"
+    run_id: UUID

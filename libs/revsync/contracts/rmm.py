@@ -2,6 +2,7 @@
 
 from datetime import datetime
 from typing import ClassVar, Literal
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -203,3 +204,12 @@ class CloseRmmTicket(RmmCommand):
     entity: ClassVar[str] = "ticket"
     verb: ClassVar[str] = "close"
     ticket_id: str
+
+
+class ListRmmEverything(RmmCommand):
+    """Start a sync run's full listing: every company, site, endpoint and ticket is emitted
+    as a `seen` change tagged with `run_id`, each with the total of its kind."""
+
+    entity: ClassVar[str] = "listing"
+    verb: ClassVar[str] = "start"
+    run_id: UUID

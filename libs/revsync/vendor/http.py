@@ -46,10 +46,14 @@ def _backoff(error: Exception) -> bool | float:
 def _classify(vendor: str, endpoint: str, response: httpx.Response) -> VendorError:
     status = response.status_code
     kind = (
-        VendorErrorKind.RATE_LIMITED if status in (423, 429)
-        else VendorErrorKind.NOT_FOUND if status == 404
-        else VendorErrorKind.UNAUTHORIZED if status in (401, 403)
-        else VendorErrorKind.UNAVAILABLE if status >= 500
+        VendorErrorKind.RATE_LIMITED
+        if status in (423, 429)
+        else VendorErrorKind.NOT_FOUND
+        if status == 404
+        else VendorErrorKind.UNAUTHORIZED
+        if status in (401, 403)
+        else VendorErrorKind.UNAVAILABLE
+        if status >= 500
         else VendorErrorKind.REJECTED
     )
     return VendorError(kind, vendor, endpoint, _vendor_message(response), status, response.content)
@@ -97,8 +101,11 @@ class VendorHttp:
         """Send with limits and retries; a non-2xx that survives them raises VendorError."""
         try:
             async for attempt in stamina.retry_context(
-                on=_backoff, attempts=self.attempts, timeout=self.retry_budget_s,
-                wait_initial=0.2, wait_max=10.0,
+                on=_backoff,
+                attempts=self.attempts,
+                timeout=self.retry_budget_s,
+                wait_initial=0.2,
+                wait_max=10.0,
             ):
                 with attempt:
                     return await self._send_once(
@@ -107,13 +114,24 @@ class VendorHttp:
         except _RetryAfter as exhausted:
             raise exhausted.error from None
         except httpx.TransportError as error:
-            raise VendorError(VendorErrorKind.UNAVAILABLE, self.vendor, endpoint,
-                              f"{type(error).__name__}: {error}") from error
+            raise VendorError(
+                VendorErrorKind.UNAVAILABLE,
+                self.vendor,
+                endpoint,
+                f"{type(error).__name__}: {error}",
+            ) from error
         raise AssertionError("unreachable: stamina either returns or raises")
 
     async def _send_once(
-        self, method: str, url: str, endpoint: str, bucket: str,
-        headers: Mapping[str, str] | None, params: Any, json: Any, content: bytes | None,
+        self,
+        method: str,
+        url: str,
+        endpoint: str,
+        bucket: str,
+        headers: Mapping[str, str] | None,
+        params: Any,
+        json: Any,
+        content: bytes | None,
     ) -> httpx.Response:
         limit = self.limit_for(bucket)
         if self.limiter is not None and limit is not None:
@@ -139,6 +157,11 @@ def json_body(response: httpx.Response, vendor: str, endpoint: str) -> Any:
     try:
         return orjson.loads(response.content)
     except orjson.JSONDecodeError as error:
-        raise VendorError(VendorErrorKind.INVALID_RESPONSE, vendor, endpoint,
-                          f"malformed JSON: {error}", response.status_code,
-                          response.content) from None
+        raise VendorError(
+            VendorErrorKind.INVALID_RESPONSE,
+            vendor,
+            endpoint,
+            f"malformed JSON: {error}",
+            response.status_code,
+            response.content,
+        ) from None

@@ -45,7 +45,10 @@ class SharedRateLimiter:
                 " ON CONFLICT (tenant_id, vendor, bucket) DO UPDATE"
                 " SET tat = greatest(r.tat, clock_timestamp()) + make_interval(secs => $4)"
                 " RETURNING extract(epoch FROM r.tat - clock_timestamp()) - $4",
-                self.tenant_id, self.vendor, limit.bucket, limit.interval_s,
+                self.tenant_id,
+                self.vendor,
+                limit.bucket,
+                limit.interval_s,
             )
             waited = max(0.0, float(wait))
             if limit.daily is not None:
@@ -60,13 +63,19 @@ class SharedRateLimiter:
             " VALUES ($1, $2, $3, (now() AT TIME ZONE 'utc')::date, 1)"
             " ON CONFLICT (tenant_id, vendor, bucket, day) DO UPDATE SET used = d.used + 1"
             " RETURNING used",
-            self.tenant_id, self.vendor, limit.bucket,
+            self.tenant_id,
+            self.vendor,
+            limit.bucket,
         )
         if used <= (limit.daily or 0):
             return 0.0
         now = datetime.now(UTC)
         midnight = datetime(now.year, now.month, now.day, tzinfo=UTC).timestamp() + 86400
-        log.warning("daily vendor quota used up; waiting for the next UTC day",
-                    tenant_id=self.tenant_id, vendor=self.vendor, bucket=limit.bucket,
-                    quota=limit.daily)
+        log.warning(
+            "daily vendor quota used up; waiting for the next UTC day",
+            tenant_id=self.tenant_id,
+            vendor=self.vendor,
+            bucket=limit.bucket,
+            quota=limit.daily,
+        )
         return midnight - now.timestamp()
