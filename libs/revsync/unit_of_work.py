@@ -20,7 +20,8 @@ from opentelemetry import propagate, trace
 
 from revsync.contracts.base import Message
 from revsync.eventlog.model import ANY_VERSION, NewEvent
-from revsync.eventlog.store import append_in_transaction
+from revsync.eventlog.store import append_in_transaction, read_events_by_id
+from revsync.projection import Projection, apply_all
 
 OUTBOX_CHANNEL = "revsync_outbox"
 
@@ -84,13 +85,23 @@ class UnitOfWork:
         }
 
     async def append(
-        self, stream: str, events: Sequence[NewEvent], expected_version: int = ANY_VERSION
+        self,
+        stream: str,
+        events: Sequence[NewEvent],
+        expected_version: int = ANY_VERSION,
+        projections: Sequence[Projection] = (),
     ) -> int:
+        """Append decision events (stamped with this unit's metadata) and fold them into
+        `projections` in the same transaction; return the stream's new version."""
         base = self.metadata()
         stamped = [NewEvent(e.type, e.data, e.id, {**base, **e.metadata}) for e in events]
-        return await append_in_transaction(
+        version = await append_in_transaction(
             self._conn, self.tenant_id, stream, stamped, expected_version
         )
+        if projections:
+            recorded = await read_events_by_id(self._conn, [e.id for e in stamped])
+            await apply_all(self._conn, projections, recorded)
+        return version
 
     def send(self, message: Message) -> None:
         if message.tenant_id != self.tenant_id:

@@ -223,3 +223,10 @@ async def read_all_with(
         *args,
     )
     return [_recorded(row) for row in rows]
+
+
+async def read_events_by_id(conn: asyncpg.Connection, ids: list[UUID]) -> list[RecordedEvent]:
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM events WHERE id = ANY($1::uuid[]) ORDER BY global_position", ids
+    )
+    return [_recorded(row) for row in rows]

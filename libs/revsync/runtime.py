@@ -1,0 +1,161 @@
+"""How every revsync service process starts, runs and stops.
+
+    async def setup(ctx: ServiceContext) -> list[Coroutine]:
+        durable_subscriber(ctx.broker, service=ctx.name, ...)   # message handlers
+        return [my_background_loop(ctx)]                        # long-running tasks
+
+    if __name__ == "__main__":
+        run_service("alert", setup)
+
+The runtime configures logs and tracing, opens the database pool (applying migrations), the
+NATS connection and the FastStream broker, declares the streams, serves `/healthz`,
+`/readyz` and `/metrics` on `SERVICE_PORT` (when set), and on SIGTERM/SIGINT stops the
+broker first (in-flight messages finish or are redelivered) and then everything else.
+"""
+
+import asyncio
+import signal
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import nats
+from faststream.nats import NatsBroker
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+from prometheus_client import REGISTRY, generate_latest
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from revsync.db import create_pool
+from revsync.eventlog.migrate import apply_migrations
+from revsync.eventlog.store import EventStore
+from revsync.logs import configure_logging, get_logger
+from revsync.messaging.broker import make_broker
+from revsync.messaging.streams import ensure_streams
+from revsync.settings import RuntimeSettings
+from revsync.tenancy import Tenant
+from revsync.tenant_store import TenantStore
+from revsync.telemetry import setup_telemetry
+
+log = get_logger(__name__)
+
+
+class ServiceSettings(RuntimeSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    service_port: int | None = Field(None, description="health and metrics HTTP port")
+
+
+class TenantCache:
+    """Tenants' public configuration (no secrets) for decisions, refreshed every few seconds."""
+
+    def __init__(self, store: TenantStore, ttl_s: float = 2.0) -> None:
+        self.store, self.ttl_s = store, ttl_s
+        self._cache: dict[str, tuple[float, Tenant | None]] = {}
+
+    async def get(self, tenant_id: str) -> Tenant | None:
+        hit = self._cache.get(tenant_id)
+        if hit and time.monotonic() - hit[0] < self.ttl_s:
+            return hit[1]
+        tenant = await self.store.load(tenant_id, with_secrets=False)
+        self._cache[tenant_id] = (time.monotonic(), tenant)
+        return tenant
+
+
+@dataclass
+class ServiceContext:
+    name: str
+    settings: ServiceSettings
+    pool: asyncpg.Pool
+    nats: NatsClient
+    js: JetStreamContext
+    broker: NatsBroker
+    store: EventStore
+    tenants: TenantCache
+    ready: dict[str, bool] = field(default_factory=dict)
+
+
+Setup = Callable[[ServiceContext], Awaitable[list[Coroutine[Any, Any, None]]]]
+
+
+async def _serve_health(ctx: ServiceContext, port: int) -> None:
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"service": ctx.name, "status": "alive"})
+
+    async def readyz(_: Request) -> Response:
+        checks = {"nats": ctx.nats.is_connected}
+        try:
+            await ctx.pool.fetchval("SELECT 1")
+            checks["database"] = True
+        except (OSError, asyncpg.PostgresError):
+            checks["database"] = False
+        ok = all(checks.values())
+        return JSONResponse({"service": ctx.name, "checks": checks}, status_code=200 if ok else 503)
+
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(REGISTRY), media_type="text/plain; version=0.0.4")
+
+    app = Starlette(
+        routes=[Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]
+    )
+    server = uvicorn.Server(uvicorn.Config(app, host="0.0.0.0", port=port, log_level="warning"))
+    await server.serve()
+
+
+async def start_context(name: str, settings: ServiceSettings) -> ServiceContext:
+    pool = await create_pool(settings.database_url, max_size=settings.db_pool_max)
+    async with pool.acquire() as conn:
+        await apply_migrations(conn)
+    client = await nats.connect(settings.nats_url, name=name)
+    js = client.jetstream()
+    await ensure_streams(js, settings.duplicate_window_s)
+    store = EventStore(pool)
+    return ServiceContext(
+        name=name,
+        settings=settings,
+        pool=pool,
+        nats=client,
+        js=js,
+        broker=make_broker(settings.nats_url, metrics=REGISTRY, app_name=name),
+        store=store,
+        tenants=TenantCache(TenantStore(pool)),
+    )
+
+
+async def serve(name: str, setup: Setup, settings: ServiceSettings | None = None) -> None:
+    settings = settings or ServiceSettings(service_name=name)
+    configure_logging(name, settings.log_level)
+    setup_telemetry(name, settings.otel_exporter_otlp_endpoint)
+    ctx = await start_context(name, settings)
+    background = await setup(ctx)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await ctx.broker.start()
+    tasks = [asyncio.create_task(coro) for coro in background]
+    if settings.service_port:
+        tasks.append(asyncio.create_task(_serve_health(ctx, settings.service_port)))
+    log.info("service started", tasks=len(tasks))
+    try:
+        await stop.wait()
+    finally:
+        log.info("service stopping")
+        await ctx.broker.stop()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await ctx.nats.drain()
+        await ctx.pool.close()
+
+
+def run_service(name: str, setup: Setup) -> None:
+    asyncio.run(serve(name, setup))
