@@ -3,7 +3,11 @@
 from typing import Any
 
 import asyncpg
+import asyncpg.pool
 import orjson
+
+Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+"""A connection, whether acquired from a pool or opened directly."""
 
 
 def _dumps(value: Any) -> str:

@@ -96,10 +96,10 @@ def _open_path_for_others(path: Path) -> None:
         folder.chmod(folder.stat().st_mode | 0o055)
 
 
-def _as_pg_user() -> dict[str, object]:
+def _as_pg_user() -> str | None:
     """PostgreSQL refuses to run as root: run it as an unprivileged system user."""
     if os.geteuid() != 0:
-        return {}
+        return None
     try:
         pwd.getpwnam(PG_SYSTEM_USER)
     except KeyError:
@@ -108,7 +108,7 @@ def _as_pg_user() -> dict[str, object]:
             check=True,
             capture_output=True,
         )
-    return {"user": PG_SYSTEM_USER}
+    return PG_SYSTEM_USER
 
 
 def start_postgres(data_dir: Path, port: int | None = None) -> EmbeddedServer:
@@ -137,7 +137,7 @@ def start_postgres(data_dir: Path, port: int | None = None) -> EmbeddedServer:
             ],
             check=True,
             capture_output=True,
-            **run_as,  # type: ignore[arg-type]
+            user=run_as,
         )
     log_path = data_dir / "postgres.log"
     log_path.touch()
@@ -167,7 +167,7 @@ def start_postgres(data_dir: Path, port: int | None = None) -> EmbeddedServer:
         stdout=log_path.open("ab"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        **run_as,  # type: ignore[arg-type]
+        user=run_as,
     )
     _wait_for_port(port, process, "postgres", timeout=30)
     _wait_for_ready(port, process)

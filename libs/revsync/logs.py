@@ -5,13 +5,14 @@ Every line carries `service`; the active trace's `trace_id` is added when there 
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
 from opentelemetry import trace
 
 
-def _add_trace_id(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def _add_trace_id(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     context = trace.get_current_span().get_span_context()
     if context.is_valid:
         event.setdefault("trace_id", format(context.trace_id, "032x"))

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from revsync.db import Conn
 from revsync.eventlog.model import START, Position, RecordedEvent
 from revsync.eventlog.store import read_all_with
 
@@ -30,12 +31,12 @@ class Projection(ABC):
         return event.stream.split(":", 1)[0] in self.categories
 
     @abstractmethod
-    async def apply(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+    async def apply(self, conn: Conn, event: RecordedEvent) -> None:
         """Fold one event into the tables (idempotent for the same event)."""
 
 
 async def apply_all(
-    conn: asyncpg.Connection, projections: Sequence[Projection], events: Sequence[RecordedEvent]
+    conn: Conn, projections: Sequence[Projection], events: Sequence[RecordedEvent]
 ) -> None:
     for event in events:
         for projection in projections:

@@ -36,9 +36,9 @@ from revsync.logs import configure_logging, get_logger
 from revsync.messaging.broker import make_broker
 from revsync.messaging.streams import ensure_streams
 from revsync.settings import RuntimeSettings
+from revsync.telemetry import setup_telemetry
 from revsync.tenancy import Tenant
 from revsync.tenant_store import TenantStore
-from revsync.telemetry import setup_telemetry
 
 log = get_logger(__name__)
 

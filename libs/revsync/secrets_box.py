@@ -33,5 +33,6 @@ class SecretBox:
             return self._fernet.decrypt(ciphertext).decode()
         except InvalidToken:
             raise SecretKeyMissing(
-                f"a stored secret cannot be decrypted with this {KEY_VARIABLE} (was the key rotated?)"
+                f"a stored secret cannot be decrypted with this {KEY_VARIABLE}"
+                " (was the key rotated?)"
             ) from None

@@ -110,6 +110,6 @@ class Tenant(Strict):
     id: TenantId
     name: str
     enabled: bool = True
-    rmm: RmmConnection = Field(default_factory=RmmConnection)
-    revio: RevioConnection = Field(default_factory=RevioConnection)
+    rmm: RmmConnection = Field(default_factory=lambda: RmmConnection())
+    revio: RevioConnection = Field(default_factory=lambda: RevioConnection())
     settings: SyncSettings = Field(default_factory=SyncSettings)

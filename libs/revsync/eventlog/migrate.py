@@ -2,8 +2,7 @@
 
 from importlib import resources
 
-import asyncpg
-
+from revsync.db import Conn
 from revsync.logs import get_logger
 
 log = get_logger(__name__)
@@ -21,7 +20,7 @@ def available_migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-async def apply_migrations(conn: asyncpg.Connection) -> list[str]:
+async def apply_migrations(conn: Conn) -> list[str]:
     """Apply the migrations this database has not seen; return the names applied."""
     applied_now: list[str] = []
     async with conn.transaction():

@@ -16,6 +16,7 @@ from uuid import UUID
 import asyncpg
 import orjson
 
+from revsync.db import Conn
 from revsync.eventlog.model import (
     ANY_VERSION,
     NO_STREAM,
@@ -40,7 +41,7 @@ def _recorded(row: asyncpg.Record) -> RecordedEvent:
 
 
 async def _claim_versions(
-    conn: asyncpg.Connection, tenant_id: str, stream: str, count: int, expected: int
+    conn: Conn, tenant_id: str, stream: str, count: int, expected: int
 ) -> int:
     """Advance the stream's version by `count`; return the first new version."""
     if expected == ANY_VERSION:
@@ -74,12 +75,12 @@ async def _claim_versions(
     return int(last) - count + 1
 
 
-async def _already_recorded(conn: asyncpg.Connection, ids: list[UUID]) -> int:
+async def _already_recorded(conn: Conn, ids: list[UUID]) -> int:
     return int(await conn.fetchval("SELECT count(*) FROM events WHERE id = ANY($1::uuid[])", ids))
 
 
 async def append_in_transaction(
-    conn: asyncpg.Connection,
+    conn: Conn,
     tenant_id: str,
     stream: str,
     events: Sequence[NewEvent],
@@ -210,7 +211,7 @@ class EventStore:
 
 
 async def read_all_with(
-    conn: asyncpg.Connection, after: Position, limit: int, tenant_id: str | None = None
+    conn: Conn, after: Position, limit: int, tenant_id: str | None = None
 ) -> list[RecordedEvent]:
     tenant_filter = "AND tenant_id = $4" if tenant_id else ""
     args: list[Any] = [str(after.tx_id), after.global_position, limit]
@@ -225,7 +226,7 @@ async def read_all_with(
     return [_recorded(row) for row in rows]
 
 
-async def read_events_by_id(conn: asyncpg.Connection, ids: list[UUID]) -> list[RecordedEvent]:
+async def read_events_by_id(conn: Conn, ids: list[UUID]) -> list[RecordedEvent]:
     rows = await conn.fetch(
         f"SELECT {_COLUMNS} FROM events WHERE id = ANY($1::uuid[]) ORDER BY global_position", ids
     )

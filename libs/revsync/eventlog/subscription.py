@@ -9,8 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
-
+from revsync.db import Conn
 from revsync.eventlog.model import START, Position, RecordedEvent
 from revsync.eventlog.store import EVENTS_CHANNEL, EventStore
 
@@ -31,7 +30,7 @@ class CatchUpSubscription:
         self.tenant_id = tenant_id
         self.batch_size = batch_size
         self._wake = asyncio.Event()
-        self._listener: asyncpg.Connection | None = None
+        self._listener: Any = None
 
     def _notified(self, *_: Any) -> None:
         self._wake.set()
@@ -68,7 +67,7 @@ class CatchUpSubscription:
             await self.close()
 
 
-async def load_checkpoint(conn: asyncpg.Connection, name: str) -> Position:
+async def load_checkpoint(conn: Conn, name: str) -> Position:
     row = await conn.fetchrow(
         "SELECT tx_id::text::bigint AS tx_id, global_position FROM checkpoints WHERE name = $1",
         name,
@@ -76,7 +75,7 @@ async def load_checkpoint(conn: asyncpg.Connection, name: str) -> Position:
     return Position(row["tx_id"], row["global_position"]) if row else START
 
 
-async def save_checkpoint(conn: asyncpg.Connection, name: str, position: Position) -> None:
+async def save_checkpoint(conn: Conn, name: str, position: Position) -> None:
     await conn.execute(
         "INSERT INTO checkpoints (name, tx_id, global_position) VALUES ($1, $2::text::xid8, $3)"
         " ON CONFLICT (name) DO UPDATE SET tx_id = excluded.tx_id,"

@@ -116,7 +116,7 @@ def durable_subscriber(
             raise NackMessage(delay=policy.delay_after(delivered)) from error
 
     consume.__name__ = f"consume_{durable.replace('-', '_')}"
-    broker.subscriber(
+    broker.subscriber(  # type: ignore[call-overload]
         subject,
         stream=JStream(Subjects.stream_of(subject), declare=False),
         durable=durable,

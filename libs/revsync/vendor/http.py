@@ -146,10 +146,10 @@ class VendorHttp:
         count_call(self.tenant_id, self.vendor, endpoint, str(response.status_code))
         if response.is_success:
             return response
-        error = _classify(self.vendor, endpoint, response)
+        failure = _classify(self.vendor, endpoint, response)
         if response.status_code in RETRY_AFTER_STATUSES:
-            raise _RetryAfter(_retry_after(response), error)
-        raise error
+            raise _RetryAfter(_retry_after(response), failure)
+        raise failure
 
 
 def json_body(response: httpx.Response, vendor: str, endpoint: str) -> Any:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from revsync.db import Conn
 from revsync.logs import get_logger
 
 log = get_logger(__name__)
@@ -57,7 +58,7 @@ class SharedRateLimiter:
             await asyncio.sleep(waited)
         return waited
 
-    async def _daily(self, conn: asyncpg.Connection, limit: RateLimit) -> float:
+    async def _daily(self, conn: Conn, limit: RateLimit) -> float:
         used = await conn.fetchval(
             "INSERT INTO rate_daily AS d (tenant_id, vendor, bucket, day, used)"
             " VALUES ($1, $2, $3, (now() AT TIME ZONE 'utc')::date, 1)"
