@@ -26,7 +26,7 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/python -m services.stack $(if $(FRESH),--fresh,)
 
-test: install
+test: install browser-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-integration: install
@@ -43,6 +43,16 @@ format: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# Debian's Chromium for the browser tests (Playwright cannot download its own browser here);
+# without root or apt the browser tests are skipped with a reason, the rest still run.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	      || echo "could not install chromium: browser tests will be skipped"; \
+	  else echo "no /usr/bin/chromium and no root apt-get: browser tests will be skipped"; fi; \
+	fi
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .revsync .pytest_cache .mypy_cache .ruff_cache
