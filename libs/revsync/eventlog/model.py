@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 from uuid import UUID, uuid4
 
 ANY_VERSION: Final = -1
@@ -36,8 +36,9 @@ class Position:
 START: Final = Position()
 
 
-@dataclass(frozen=True)
-class RecordedEvent:
+class RecordedEvent(NamedTuple):
+    """An event as recorded (a tuple: replay builds millions of these)."""
+
     global_position: int
     tenant_id: str
     stream: str

@@ -19,7 +19,6 @@ import orjson
 from revsync.db import Conn
 from revsync.eventlog.model import (
     ANY_VERSION,
-    NO_STREAM,
     START,
     ConcurrencyError,
     DuplicateEventError,
@@ -37,42 +36,11 @@ _VISIBLE = "tx_id < pg_snapshot_xmin(pg_current_snapshot())"
 
 
 def _recorded(row: asyncpg.Record) -> RecordedEvent:
-    return RecordedEvent(**dict(row))
+    return RecordedEvent(*row)  # columns in the field order of RecordedEvent (_COLUMNS)
 
 
-async def _claim_versions(
-    conn: Conn, tenant_id: str, stream: str, count: int, expected: int
-) -> int:
-    """Advance the stream's version by `count`; return the first new version."""
-    if expected == ANY_VERSION:
-        last = await conn.fetchval(
-            "INSERT INTO streams AS s (tenant_id, stream, version) VALUES ($1, $2, $3)"
-            " ON CONFLICT (tenant_id, stream) DO UPDATE SET version = s.version + $3"
-            " RETURNING version",
-            tenant_id,
-            stream,
-            count,
-        )
-    elif expected == NO_STREAM:
-        last = await conn.fetchval(
-            "INSERT INTO streams (tenant_id, stream, version) VALUES ($1, $2, $3)"
-            " ON CONFLICT DO NOTHING RETURNING version",
-            tenant_id,
-            stream,
-            count,
-        )
-    else:
-        last = await conn.fetchval(
-            "UPDATE streams SET version = version + $4"
-            " WHERE tenant_id = $1 AND stream = $2 AND version = $3 RETURNING version",
-            tenant_id,
-            stream,
-            expected,
-            count,
-        )
-    if last is None:
-        raise ConcurrencyError(tenant_id, stream, expected)
-    return int(last) - count + 1
+_APPEND = "SELECT revsync_append($1, $2, $3, $4::text[], $5::text[], $6::text[], $7::uuid[])"
+_NOT_AT_EXPECTED_VERSION, _PARTLY_RECORDED = "RS001", "RS002"
 
 
 async def _already_recorded(conn: Conn, ids: list[UUID]) -> int:
@@ -86,33 +54,29 @@ async def append_in_transaction(
     events: Sequence[NewEvent],
     expected_version: int = ANY_VERSION,
 ) -> int:
-    """Append within the caller's transaction; return the stream's new version."""
+    """Append (one round trip, atomic on its own or inside the caller's transaction);
+    return the stream's new version."""
     if not events:
         raise ValueError("append needs at least one event")
-    ids = [event.id for event in events]
-    recorded = await _already_recorded(conn, ids)
-    if recorded == len(ids):
+    try:
         return int(
-            await conn.fetchval("SELECT max(version) FROM events WHERE id = ANY($1::uuid[])", ids)
+            await conn.fetchval(
+                _APPEND,
+                tenant_id,
+                stream,
+                expected_version,
+                [event.type for event in events],
+                [orjson.dumps(event.data).decode() for event in events],
+                [orjson.dumps(event.metadata).decode() for event in events],
+                [event.id for event in events],
+            )
         )
-    if recorded:
-        raise DuplicateEventError(f"{recorded} of {len(ids)} events already recorded")
-    first = await _claim_versions(conn, tenant_id, stream, len(events), expected_version)
-    await conn.execute(
-        "INSERT INTO events (tenant_id, stream, version, type, data, metadata, id)"
-        " SELECT $1, $2, v, t, d::jsonb, m::jsonb, i"
-        " FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::uuid[])"
-        " AS u(v, t, d, m, i)",
-        tenant_id,
-        stream,
-        list(range(first, first + len(events))),
-        [event.type for event in events],
-        [orjson.dumps(event.data).decode() for event in events],
-        [orjson.dumps(event.metadata).decode() for event in events],
-        ids,
-    )
-    await conn.execute("SELECT pg_notify($1, $2)", EVENTS_CHANNEL, tenant_id)
-    return first + len(events) - 1
+    except asyncpg.PostgresError as error:
+        if error.sqlstate == _NOT_AT_EXPECTED_VERSION:
+            raise ConcurrencyError(tenant_id, stream, expected_version) from None
+        if error.sqlstate == _PARTLY_RECORDED:
+            raise DuplicateEventError(str(error)) from None
+        raise
 
 
 class EventStore:
@@ -131,10 +95,9 @@ class EventStore:
     ) -> int:
         async with self.pool.acquire() as conn:
             try:
-                async with conn.transaction():
-                    return await append_in_transaction(
-                        conn, tenant_id, stream, events, expected_version
-                    )
+                return await append_in_transaction(
+                    conn, tenant_id, stream, events, expected_version
+                )
             except ConcurrencyError:
                 # A concurrent append of these very events makes this one a retried no-op.
                 ids = [event.id for event in events]
@@ -220,7 +183,8 @@ async def read_all_with(
     rows = await conn.fetch(
         f"SELECT {_COLUMNS} FROM events"
         f" WHERE (tx_id, global_position) > ($1::text::xid8, $2) AND {_VISIBLE} {tenant_filter}"
-        " ORDER BY tx_id, global_position LIMIT $3",
+        # qualified: the bare name would sort by the output alias and miss the index
+        " ORDER BY events.tx_id, events.global_position LIMIT $3",
         *args,
     )
     return [_recorded(row) for row in rows]

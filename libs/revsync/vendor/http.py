@@ -43,6 +43,12 @@ def _backoff(error: Exception) -> bool | float:
     return isinstance(error, httpx.TransportError)
 
 
+def _backoff_not_processed(error: Exception) -> bool | float:
+    """For a call that must not be repeated blindly (a create): only the answers saying the
+    vendor did not process it (429, 423, 503 with Retry-After) are retried."""
+    return error.seconds if isinstance(error, _RetryAfter) else False
+
+
 def _classify(vendor: str, endpoint: str, response: httpx.Response) -> VendorError:
     status = response.status_code
     kind = (
@@ -97,11 +103,14 @@ class VendorHttp:
         params: Any = None,
         json: Any = None,
         content: bytes | None = None,
+        idempotent: bool = True,
     ) -> httpx.Response:
-        """Send with limits and retries; a non-2xx that survives them raises VendorError."""
+        """Send with limits and retries; a non-2xx that survives them raises VendorError.
+        With `idempotent=False` (e.g. a create), a timeout or other 5xx is not retried: the
+        vendor may have done it, and the caller must look before trying again."""
         try:
             async for attempt in stamina.retry_context(
-                on=_backoff,
+                on=_backoff if idempotent else _backoff_not_processed,
                 attempts=self.attempts,
                 timeout=self.retry_budget_s,
                 wait_initial=0.2,

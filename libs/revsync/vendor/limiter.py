@@ -33,30 +33,37 @@ class RateLimit:
         return self.per_seconds / (self.calls * self.headroom)
 
 
+@dataclass(frozen=True)
+class Grant:
+    waited_s: float
+    slot_at: float  # epoch seconds on the database's clock, shared by every replica
+
+
 class SharedRateLimiter:
     def __init__(self, pool: asyncpg.Pool, tenant_id: str, vendor: str) -> None:
         self.pool, self.tenant_id, self.vendor = pool, tenant_id, vendor
 
-    async def acquire(self, limit: RateLimit) -> float:
-        """Wait for a slot under `limit`; return the seconds waited."""
+    async def acquire(self, limit: RateLimit) -> Grant:
+        """Wait for a slot under `limit`; say when it was (server clock) and how long we waited."""
         async with self.pool.acquire() as conn:
-            wait = await conn.fetchval(
+            row = await conn.fetchrow(
                 "INSERT INTO rate_limiter AS r (tenant_id, vendor, bucket, tat)"
                 " VALUES ($1, $2, $3, clock_timestamp() + make_interval(secs => $4))"
                 " ON CONFLICT (tenant_id, vendor, bucket) DO UPDATE"
                 " SET tat = greatest(r.tat, clock_timestamp()) + make_interval(secs => $4)"
-                " RETURNING extract(epoch FROM r.tat - clock_timestamp()) - $4",
+                " RETURNING extract(epoch FROM r.tat - clock_timestamp()) - $4 AS wait,"
+                " extract(epoch FROM r.tat) - $4 AS slot",
                 self.tenant_id,
                 self.vendor,
                 limit.bucket,
                 limit.interval_s,
             )
-            waited = max(0.0, float(wait))
+            waited = max(0.0, float(row["wait"]))
             if limit.daily is not None:
                 waited += await self._daily(conn, limit)
         if waited > 0:
             await asyncio.sleep(waited)
-        return waited
+        return Grant(waited_s=waited, slot_at=float(row["slot"]))
 
     async def _daily(self, conn: Conn, limit: RateLimit) -> float:
         used = await conn.fetchval(

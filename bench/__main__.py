@@ -1,0 +1,94 @@
+"""`python -m bench`: run every bench, print the figures, merge them into bench/results.json."""
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from revsync.logs import configure_logging
+
+from bench import eventlog, messaging
+from bench.messaging import MessagingSizes
+from bench.results import RESULTS_PATH, Figure, machine, print_table, record
+from bench.servers import bench_servers
+from bench.workload import EventLogSizes
+
+SUBJECTS = ("eventlog", "messaging")
+
+
+def log(message: str) -> None:
+    print(f"  .. {message}", flush=True)
+
+
+def psycopg_implementation() -> str:
+    """Which libpq binding the `eventsourcing` side runs on: "python" (ctypes, what
+    `eventsourcing[postgres]` installs by itself) is much slower than "binary" or "c"."""
+    import psycopg
+
+    return f"{psycopg.__version__} ({psycopg.pq.__impl__})"
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--only",
+        choices=SUBJECTS,
+        action="append",
+        help="run only this subject (repeatable); default: all",
+    )
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="multiply every data size by this (e.g. 0.1 for a smoke run)",
+    )
+    parser.add_argument(
+        "--results", type=Path, default=RESULTS_PATH, help="the JSON file to merge the figures into"
+    )
+    parser.add_argument("--no-record", action="store_true", help="print only, write nothing")
+    return parser.parse_args(argv)
+
+
+async def run(args: argparse.Namespace, box: dict[str, Any]) -> list[Figure]:
+    subjects = args.only or SUBJECTS
+    figures: list[Figure] = []
+    async with bench_servers() as servers:
+        started = ", ".join(servers.embedded) or "none"
+        print(
+            f"machine: {box['hostname']}, {box['cpu_count']} cpus, load average"
+            f" {' '.join(map(str, box['load_average']))} at start; psycopg {box['psycopg']}",
+            flush=True,
+        )
+        print(
+            f"servers: nats {servers.nats_url}, postgres {servers.database_url}"
+            f" (embedded: {started})",
+            flush=True,
+        )
+        if "eventlog" in subjects:
+            sizes = EventLogSizes().scaled(args.scale)
+            figures += await eventlog.run(servers.database_url, sizes, log)
+        if "messaging" in subjects:
+            figures += await messaging.run(
+                servers.nats_url, servers.database_url, MessagingSizes().scaled(args.scale), log
+            )
+    return figures
+
+
+def main(argv: Sequence[str] = sys.argv[1:]) -> int:
+    args = parse(argv)
+    configure_logging("bench", "WARNING")
+    box = machine()  # before the run: its load average is the machine's, not ours
+    box["psycopg"] = psycopg_implementation()
+    figures = asyncio.run(run(args, box))
+    print()
+    print_table(figures)
+    if not args.no_record:
+        record({figure.key: figure.value for figure in figures}, args.results, machine_info=box)
+        print(f"\nfigures merged into {args.results}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
