@@ -1,0 +1,78 @@
+"""Companies: list, create, get, and JSON-Patch update (as in newer API versions)."""
+
+from fastapi import APIRouter
+
+from services.sandbox.cwrmm.documents import ACTIVE, INACTIVE, company_document, iso
+from services.sandbox.cwrmm.errors import bad_request
+from services.sandbox.cwrmm.ids import new_id
+from services.sandbox.cwrmm.patching import patched
+from services.sandbox.cwrmm.rate_limits import CLIENTS
+from services.sandbox.cwrmm.sandbox import JsonBody, authorized
+from services.sandbox.cwrmm.site_requests import site_fields
+from services.sandbox.cwrmm.sites import add_site
+from services.sandbox.cwrmm.store import Document, RmmStore
+from services.sandbox.cwrmm.ticket_model import api_user
+
+PREFIX = "/api/platform/v1/company/companies"
+READ = authorized("platform.companies.read", CLIENTS)
+WRITE = authorized("platform.companies.write", CLIENTS)
+TEXT_FIELDS = ("friendlyName", "description", "industryCode", "acquiredDate")
+READ_ONLY = frozenset(
+    {"id", "partnerId", "createdBy", "createdDate", "updatedBy", "updatedDate", "primarySite"}
+    | {"deleteTxnId", "deletedBy", "deletedDate", "account", "corpContainer"}
+)
+
+router = APIRouter()
+
+
+@router.get(PREFIX)
+def list_companies(store: RmmStore = READ) -> list[Document]:
+    return list(store.companies.values())
+
+
+@router.post(PREFIX)
+def create_company(body: JsonBody = None, store: RmmStore = WRITE) -> Document:
+    if not isinstance(body, dict) or not isinstance(body.get("name"), str) or not body["name"]:
+        raise bad_request("name is required")
+    primary_site = site_fields(body["primarySite"], True) if body.get("primarySite") else None
+    fields = {key: body[key] for key in TEXT_FIELDS if isinstance(body.get(key), str)}
+    status = body.get("activityStatus")
+    inactive = isinstance(status, dict) and status.get("id") == INACTIVE["id"]
+    company = company_document(
+        new_id(),
+        body["name"],
+        store.partner_id,
+        iso(),
+        activityStatus={**(INACTIVE if inactive else ACTIVE), "defaultFlag": not inactive},
+        createdBy=api_user(store)["id"],
+        updatedBy=api_user(store)["id"],
+        **fields,
+    )
+    store.companies[company["id"]] = company
+    if primary_site is not None:
+        add_site(store, company, {**primary_site, "primaryFlag": True})
+    return company
+
+
+@router.get(PREFIX + "/{companyId}")
+def get_company(companyId: str, store: RmmStore = READ) -> Document:
+    return store.company(companyId)
+
+
+@router.patch(PREFIX + "/{companyId}")
+def patch_company(
+    companyId: str,
+    operations: JsonBody = None,
+    store: RmmStore = WRITE,
+) -> Document:
+    company = store.company(companyId)
+    result = patched(company, operations, READ_ONLY)
+    for key in (*TEXT_FIELDS, "name"):
+        if key in result and not isinstance(result[key], str):
+            raise bad_request(f"{key} must be a string")
+    company.clear()
+    company.update(result, updatedDate=iso(), updatedBy=api_user(store)["id"])
+    for site in store.sites.values():
+        if site["company"]["id"] == companyId:
+            site["company"]["name"] = company["name"]
+    return company

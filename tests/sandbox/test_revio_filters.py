@@ -1,0 +1,138 @@
+"""Rev.io sandbox: `search.<field>` filters, date ranges, custom fields and `search.sort`."""
+
+import httpx
+
+from services.sandbox.common import clock
+
+NEW_TICKET = {"customer_id": 10001, "ticket_type_id": 1, "description": "Printer jammed"}
+
+
+async def records(revio: httpx.AsyncClient, path: str, **params: str | int) -> list[dict]:
+    response = await revio.get(path, params={"page_size": 500, **params})
+    assert response.status_code == 200, response.text
+    return response.json()["records"]
+
+
+async def test_name_matches_a_case_blind_part_of_the_service_company_name(
+    revio: httpx.AsyncClient,
+) -> None:
+    found = await records(revio, "/v1/Customers", **{"search.name": "landscaping"})
+
+    names = [record["service_address"]["company_name"] for record in found]
+    assert names and all("landscaping" in name.lower() for name in names)
+    assert "name" not in found[0]
+    assert len(names) < len(await records(revio, "/v1/Customers"))
+
+
+async def test_exact_filters_on_status_and_id(revio: httpx.AsyncClient) -> None:
+    closed = await records(revio, "/v1/Customers", **{"search.status": "CLOSED"})
+    one = await records(revio, "/v1/Customers", **{"search.customer_id": 10003})
+
+    assert [record["status"] for record in closed] == ["CLOSED"]
+    assert [record["customer_id"] for record in one] == [10003]
+
+
+async def test_updated_date_start_lists_only_customers_changed_since(
+    revio: httpx.AsyncClient, fake_clock: clock.FakeClock
+) -> None:
+    before = await records(revio, "/v1/Customers", **{"search.updated_date_start": "2030-01-01"})
+    fake_clock.current = 1_900_000_000.0  # 2030-03-17
+    await revio.patch(
+        "/v1/Customers/10004",
+        json=[{"op": "replace", "path": "/email", "value": "new@example.com"}],
+        headers={"Content-Type": "application/json-patch+json"},
+    )
+
+    after = await records(revio, "/v1/Customers", **{"search.updated_date_start": "2030-01-01"})
+    until = await records(revio, "/v1/Customers", **{"search.updated_date_end": "2030-01-01"})
+
+    assert before == []
+    assert [record["customer_id"] for record in after] == [10004]
+    assert after[0]["updated_date"] == "2030-03-17T17:46:40.000"
+    assert 10004 not in [record["customer_id"] for record in until]
+
+
+async def test_an_unknown_search_parameter_is_400_not_everything(
+    revio: httpx.AsyncClient,
+) -> None:
+    response = await revio.get("/v1/Customers", params={"search.modified_since": "2020-01-01"})
+
+    assert response.status_code == 400
+    assert "search.modified_since" in response.json()["message"]
+
+
+async def test_a_bad_date_or_id_is_400(revio: httpx.AsyncClient) -> None:
+    bad_date = await revio.get("/v1/Customers", params={"search.updated_date_start": "soon"})
+    bad_id = await revio.get("/v1/Customers", params={"search.customer_id": "ten"})
+
+    assert bad_date.status_code == bad_id.status_code == 400
+
+
+async def test_sort_descending_and_by_name(revio: httpx.AsyncClient) -> None:
+    descending = await records(revio, "/v1/Customers", **{"search.sort": "-customer_id"})
+    by_name = await records(revio, "/v1/Customers", **{"search.sort": "name"})
+
+    ids = [record["customer_id"] for record in descending]
+    names = [record["service_address"]["company_name"].casefold() for record in by_name]
+    assert ids == sorted(ids, reverse=True)
+    assert names == sorted(names)
+    bad = await revio.get("/v1/Customers", params={"search.sort": "password"})
+    assert bad.status_code == 400
+
+
+async def test_custom_fields_filter_by_label_and_value(revio: httpx.AsyncClient) -> None:
+    gold = await records(revio, "/v1/Customers", **{"search.fields.Contract Tier": "Gold"})
+    lower_label = await records(revio, "/v1/Customers", **{"search.fields.contract tier": "Gold"})
+
+    assert gold and all(
+        {"field_id": 1, "label": "Contract Tier", "value": "Gold"} in record["fields"]
+        for record in gold
+    )
+    assert lower_label == gold
+    assert await records(revio, "/v1/Customers", **{"search.fields.Contract Tier": "gold"}) == []
+
+
+async def test_tickets_accept_modified_and_updated_date_start(revio: httpx.AsyncClient) -> None:
+    created = await revio.post("/v1/Tickets", json=NEW_TICKET)
+    ticket = (await revio.get(created.headers["Location"])).json()
+
+    modified = await records(
+        revio, "/v1/Tickets", **{"search.modified_date_start": ticket["modified_date"]}
+    )
+    updated = await records(
+        revio, "/v1/Tickets", **{"search.updated_date_start": ticket["modified_date"]}
+    )
+
+    assert [record["ticket_id"] for record in modified] == [ticket["ticket_id"]]
+    assert updated == modified
+
+
+async def test_ticket_journals_filter_by_ticket(revio: httpx.AsyncClient) -> None:
+    first = (await revio.post("/v1/Tickets", json=NEW_TICKET)).json()["id"]
+    second = (await revio.post("/v1/Tickets", json=NEW_TICKET)).json()["id"]
+    for ticket_id, message in ((first, "one"), (second, "two"), (first, "three")):
+        await revio.post("/v1/TicketJournals", json={"ticket_id": ticket_id, "message": message})
+
+    journals = await records(revio, "/v1/TicketJournals", **{"search.ticket_id": first})
+
+    assert [journal["message"] for journal in journals] == ["one", "three"]
+
+
+async def test_inventory_items_filter_by_identifier_exactly(revio: httpx.AsyncClient) -> None:
+    for identifier in ("EP-1", "EP-10"):
+        response = await revio.post(
+            "/v1/InventoryItem", json={"inventory_type_id": 1, "identifier": identifier}
+        )
+        assert response.status_code == 201
+
+    found = await records(revio, "/v1/InventoryItem", **{"search.identifier": "EP-1"})
+
+    assert [item["identifier"] for item in found] == ["EP-1"]
+
+
+async def test_lookups_filter_by_name_and_active(revio: httpx.AsyncClient) -> None:
+    alert_type = await records(revio, "/v1/TicketTypes", **{"search.name": "RMM Alert"})
+    inactive = await records(revio, "/v1/BillProfiles", **{"search.active": "false"})
+
+    assert [ticket_type["name"] for ticket_type in alert_type] == ["RMM Alert"]
+    assert [profile["active"] for profile in inactive] == [False]
