@@ -71,7 +71,9 @@ async def test_page_size_500_is_the_maximum(revio: httpx.AsyncClient) -> None:
     assert "page_size" in too_large.json()["message"]
 
 
-@pytest.mark.parametrize("params", [{"page_size": 0}, {"page": 0}, {"page": "two"}])
+@pytest.mark.parametrize(
+    "params", [{"page_size": 0}, {"page": 0}, {"page": "two"}, {"page": 1, "search.page": "x"}]
+)
 async def test_invalid_paging_is_400(
     revio: httpx.AsyncClient, params: dict[str, str | int]
 ) -> None:

@@ -191,6 +191,8 @@ async def test_delivery_gives_up_after_the_last_attempt(
     ("path", "body"),
     [
         ("/v1/WebhookReceivers", {"url": "ftp://receiver.test/hooks"}),
+        ("/v1/WebhookReceivers", {"url": "http://\u0080/hooks"}),
+        ("/v1/WebhookReceivers", {"url": "http://127.0.0.1:99999/hooks"}),
         ("/v1/WebhookReceivers", {"description": "no url"}),
         ("/v1/WebhookSubscriptions", {"webhook_receiver_id": 99, "event_type": "ticket.created"}),
         ("/v1/WebhookSubscriptions", {"webhook_receiver_id": 1, "event_type": "customer.deleted"}),

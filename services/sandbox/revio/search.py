@@ -45,12 +45,15 @@ class Searchable:
 
 
 def _integer(params: QueryParams, names: tuple[str, str], default: int, low: int, high: int) -> int:
-    raw = params.get(names[0], params.get(names[1]))
-    if raw is None:
-        return default
-    if not WHOLE_NUMBER.fullmatch(raw) or not low <= int(raw) <= high:
-        raise RevioError(400, f"{names[0]} must be a whole number from {low} to {high}.")
-    return int(raw)
+    """The first of `names` that is sent (each sent one must be valid), else `default`."""
+    values = []
+    for name in names:
+        raw = params.get(name)
+        if raw is not None:
+            if not WHOLE_NUMBER.fullmatch(raw) or not low <= int(raw) <= high:
+                raise RevioError(400, f"{name} must be a whole number from {low} to {high}.")
+            values.append(int(raw))
+    return values[0] if values else default
 
 
 def _predicate(field: Searchable, suffix: str, raw: str, zone: ZoneInfo) -> Predicate:

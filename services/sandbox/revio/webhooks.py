@@ -7,8 +7,8 @@ answer of 200 echoing that header activates it, anything else leaves it inactive
 
 import secrets
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
+import httpx
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict
@@ -39,9 +39,15 @@ SUBSCRIPTION_SEARCHABLES = [
 
 
 def _http_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    """`url` if the sandbox can POST to it: absolute, http(s), a valid host and port."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
         raise ValueError("must be an absolute http(s) URL")
+    if parsed.port is not None and not 0 < parsed.port < 65_536:
+        raise ValueError("has a port out of range")
     return url
 
 
