@@ -70,33 +70,17 @@ class OutboxRelay:
                 await listener.remove_listener(OUTBOX_CHANNEL, self._notified)
 
 
-async def run_relay() -> None:
-    """Entry point of the relay process: `python -m revsync.outbox`."""
-    import nats
+def main() -> None:
+    """Entry point of the relay process: `python -m revsync.outbox` (health on SERVICE_PORT)."""
+    from collections.abc import Coroutine
 
-    from revsync.db import create_pool
-    from revsync.eventlog.migrate import apply_migrations
-    from revsync.logs import configure_logging
-    from revsync.messaging.streams import ensure_streams
-    from revsync.settings import runtime_settings
-    from revsync.telemetry import setup_telemetry
+    from revsync.runtime import ServiceContext, run_service
 
-    settings = runtime_settings()
-    configure_logging("outbox-relay", settings.log_level)
-    setup_telemetry("outbox-relay", settings.otel_exporter_otlp_endpoint)
-    pool = await create_pool(settings.database_url, max_size=4)
-    async with pool.acquire() as conn:
-        await apply_migrations(conn)
-    client = await nats.connect(settings.nats_url)
-    js = client.jetstream()
-    await ensure_streams(js, settings.duplicate_window_s)
-    log.info("outbox relay started")
-    try:
-        await OutboxRelay(pool, js).run()
-    finally:
-        await client.drain()
-        await pool.close()
+    async def setup(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
+        return [OutboxRelay(ctx.pool, ctx.js).run()]
+
+    run_service("outbox-relay", setup)
 
 
 if __name__ == "__main__":
-    asyncio.run(run_relay())
+    main()

@@ -44,7 +44,7 @@ log = get_logger(__name__)
 
 
 class ServiceSettings(RuntimeSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
     service_port: int | None = Field(None, description="health and metrics HTTP port")
 
 
@@ -116,7 +116,7 @@ async def start_context(name: str, settings: ServiceSettings) -> ServiceContext:
         await apply_migrations(conn)
     client = await nats.connect(settings.nats_url, name=name)
     js = client.jetstream()
-    await ensure_streams(js, settings.duplicate_window_s)
+    await ensure_streams(js, settings.duplicate_window_s, settings.stream_replicas)
     store = EventStore(pool)
     return ServiceContext(
         name=name,

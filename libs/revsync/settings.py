@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class RuntimeSettings(BaseSettings):
     """Settings shared by every revsync process."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
 
     nats_url: str = Field("nats://127.0.0.1:4222", description="NATS server with JetStream")
     database_url: str = Field(
@@ -29,6 +29,9 @@ class RuntimeSettings(BaseSettings):
         600.0, gt=0, description="JetStream de-duplication window (Nats-Msg-Id)"
     )
     db_pool_max: int = Field(10, ge=1, description="asyncpg pool size per process")
+    stream_replicas: int = Field(
+        1, ge=1, le=5, description="JetStream replicas of every stream (3 on a NATS cluster)"
+    )
 
 
 @lru_cache(maxsize=1)
