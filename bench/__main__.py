@@ -9,13 +9,13 @@ from typing import Any
 
 from revsync.logs import configure_logging
 
-from bench import eventlog, messaging
+from bench import eventlog, messaging, revio_connector
 from bench.messaging import MessagingSizes
 from bench.results import RESULTS_PATH, Figure, machine, print_table, record
 from bench.servers import bench_servers
 from bench.workload import EventLogSizes
 
-SUBJECTS = ("eventlog", "messaging")
+SUBJECTS = ("eventlog", "messaging", "revio_connector")
 
 
 def log(message: str) -> None:
@@ -73,6 +73,10 @@ async def run(args: argparse.Namespace, box: dict[str, Any]) -> list[Figure]:
             figures += await messaging.run(
                 servers.nats_url, servers.database_url, MessagingSizes().scaled(args.scale), log
             )
+        if "revio_connector" in subjects:
+            log("Rev.io connector: full listings of a large account under the 500/min limit")
+            values = await revio_connector.run(servers, args.scale)
+            figures += revio_connector.figures(values)
     return figures
 
 

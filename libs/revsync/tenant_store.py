@@ -20,7 +20,9 @@ SECRET_FIELDS = {
 
 def public_config(tenant: Tenant) -> dict[str, Any]:
     """The tenant as it may be logged, stored in the event log and returned by the API."""
-    secret_parts = {section: {name} for section, name in SECRET_FIELDS.values()}
+    secret_parts: dict[str, set[str]] = {}
+    for section, name in SECRET_FIELDS.values():
+        secret_parts.setdefault(section, set()).add(name)
     return tenant.model_dump(mode="json", exclude=secret_parts)  # type: ignore[arg-type]
 
 

@@ -58,6 +58,7 @@ class SharedRateLimiter:
                 limit.bucket,
                 limit.interval_s,
             )
+            assert row is not None  # INSERT ... RETURNING always yields the row
             waited = max(0.0, float(row["wait"]))
             if limit.daily is not None:
                 waited += await self._daily(conn, limit)
