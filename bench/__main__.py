@@ -9,13 +9,13 @@ from typing import Any
 
 from revsync.logs import configure_logging
 
-from bench import eventlog, messaging, revio_connector
+from bench import eventlog, messaging, revio_connector, rmm_connector
 from bench.messaging import MessagingSizes
 from bench.results import RESULTS_PATH, Figure, machine, print_table, record
 from bench.servers import bench_servers
 from bench.workload import EventLogSizes
 
-SUBJECTS = ("eventlog", "messaging", "revio_connector")
+SUBJECTS = ("eventlog", "messaging", "revio_connector", "rmm_connector")
 
 
 def log(message: str) -> None:
@@ -77,6 +77,9 @@ async def run(args: argparse.Namespace, box: dict[str, Any]) -> list[Figure]:
             log("Rev.io connector: full listings of a large account under the 500/min limit")
             values = await revio_connector.run(servers, args.scale)
             figures += revio_connector.figures(values)
+        if "rmm_connector" in subjects:
+            log("RMM connector: full listing of a large account, then paced under its limits")
+            figures += rmm_connector.figures(await rmm_connector.run(servers, args.scale))
     return figures
 
 

@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 from cryptography.fernet import Fernet
-
 from revsync.db import connect, ensure_database
 from revsync.devservers import ensure_servers
 from revsync.eventlog.migrate import apply_migrations
+
 from services.demo_tenant import DEMO_TENANT_ID, create_demo_tenant
 
 DATA_DIR = Path(".revsync")
@@ -79,19 +79,32 @@ def wait_for_http(url: str, seconds: float = 30) -> bool:
     return False
 
 
+def initial_sync(env: dict[str, str]) -> None:
+    """Start the demo tenant's initial sync through the console and show its progress."""
+    if not wait_for_http(f"http://127.0.0.1:{CONSOLE_PORT}/api/health", seconds=60):
+        print("the console did not answer: start the initial sync from it later", flush=True)
+        return
+    print("Initial sync of the demo tenant (leave it running; Ctrl-C stops the stack):")
+    subprocess.run(
+        [str(Path(sys.executable).parent / "revsync"), "sync", "--kind", "initial"],
+        env={**env, "REVSYNC_URL": f"http://127.0.0.1:{CONSOLE_PORT}",
+             "REVSYNC_TENANT": DEMO_TENANT_ID},
+        check=False,
+    )
+
+
 def banner(started: list[str]) -> str:
     return f"""
 revsync is running (tenant "{DEMO_TENANT_ID}"). Processes: {", ".join(started)}
 
   Console          http://127.0.0.1:{CONSOLE_PORT}   (admin / admin)
   Rev.io sandbox   http://127.0.0.1:{REVIO_PORT}/v1   user integration@SANDBOX, password sandbox
-  CW RMM sandbox   http://127.0.0.1:{RMM_PORT}        client_id sandbox-client, secret sandbox-secret
+  CW RMM sandbox   http://127.0.0.1:{RMM_PORT}   client sandbox-client, secret sandbox-secret
   Data             {DATA_DIR.resolve()}
 
-Raise an alert in the RMM sandbox:
-  TOKEN=$(curl -s -X POST http://127.0.0.1:{RMM_PORT}/v1/token -H 'content-type: application/json' \\
-    -d '{{"grant_type":"client_credentials","client_id":"sandbox-client","client_secret":"sandbox-secret","scope":"platform.alerts.write"}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-  (see README.md, "Try it", for the alert body)
+Raise an alert in the RMM sandbox (then watch it become a Rev.io ticket in the audit trail):
+  .venv/bin/python -m services.sandbox.raise_alert --severity High
+  .venv/bin/python -m services.sandbox.raise_alert --clear
 
 Ctrl-C stops everything.
 """
@@ -105,43 +118,76 @@ def main() -> None:
         shutil.rmtree(DATA_DIR)
     DATA_DIR.mkdir(exist_ok=True)
 
-    servers = ensure_servers(DATA_DIR / "servers", os.environ.get("NATS_URL"),
-                             os.environ.get("DATABASE_URL"))
-    database_url = asyncio.run(prepare_database(servers.database_url,
-                                                bool(os.environ.get("DATABASE_URL"))))
-    env = {**os.environ, "NATS_URL": servers.nats_url, "DATABASE_URL": database_url,
-           "REVSYNC_SECRET_KEY": secret_key(), "REVSYNC_ADMIN_USER": "admin",
-           "REVSYNC_ADMIN_PASSWORD": os.environ.get("REVSYNC_ADMIN_PASSWORD", "admin")}
+    servers = ensure_servers(
+        DATA_DIR / "servers", os.environ.get("NATS_URL"), os.environ.get("DATABASE_URL")
+    )
+    database_url = asyncio.run(
+        prepare_database(servers.database_url, bool(os.environ.get("DATABASE_URL")))
+    )
+    env = {
+        **os.environ,
+        "NATS_URL": servers.nats_url,
+        "DATABASE_URL": database_url,
+        "REVSYNC_SECRET_KEY": secret_key(),
+        "REVSYNC_ADMIN_USER": "admin",
+        "REVSYNC_ADMIN_PASSWORD": os.environ.get("REVSYNC_ADMIN_PASSWORD", "admin"),
+    }
     logs = DATA_DIR / "logs"
     logs.mkdir(exist_ok=True)
     children: list[subprocess.Popen[bytes]] = []
 
-    def spawn(module: str, extra: list[str] | None = None, env_extra: dict[str, str] | None = None) -> None:
+    def spawn(
+        module: str, extra: list[str] | None = None, env_extra: dict[str, str] | None = None
+    ) -> None:
         log_file = (logs / f"{module.rsplit('.', 1)[-1]}.log").open("ab")
-        children.append(subprocess.Popen(
-            [sys.executable, "-m", module, *(extra or [])],
-            env={**env, **(env_extra or {})}, stdout=log_file, stderr=subprocess.STDOUT,
-        ))
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-m", module, *(extra or [])],
+                env={**env, **(env_extra or {})},
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        )
 
     started = ["nats", "postgres"] if servers.started else []
     try:
-        spawn("services.sandbox", ["--seed", "1", "--size", "demo",
-                                   "--revio-port", str(REVIO_PORT), "--rmm-port", str(RMM_PORT),
-                                   "--snapshot", str(DATA_DIR / "sandbox.json")])
+        spawn(
+            "services.sandbox",
+            [
+                "--seed",
+                "1",
+                "--size",
+                "demo",
+                "--revio-port",
+                str(REVIO_PORT),
+                "--rmm-port",
+                str(RMM_PORT),
+                "--snapshot",
+                str(DATA_DIR / "sandbox.json"),
+            ],
+        )
         started.append("sandbox")
         wait_for_http(f"http://127.0.0.1:{RMM_PORT}/_sandbox/accounts")
         for module, extra_env in PROCESSES:
             if module_exists(module):
                 spawn(module, env_extra=extra_env)
                 started.append(module.rsplit(".", 1)[-1])
-        asyncio.run(create_demo_tenant(database_url, env["REVSYNC_SECRET_KEY"],
-                                       revio_url=f"http://127.0.0.1:{REVIO_PORT}/v1",
-                                       rmm_url=f"http://127.0.0.1:{RMM_PORT}"))
+        created = asyncio.run(
+            create_demo_tenant(
+                database_url,
+                env["REVSYNC_SECRET_KEY"],
+                revio_url=f"http://127.0.0.1:{REVIO_PORT}/v1",
+                rmm_url=f"http://127.0.0.1:{RMM_PORT}",
+            )
+        )
         print(banner(started), flush=True)
+        if created and module_exists("services.console"):
+            initial_sync(env)
         signal.sigwait({signal.SIGINT, signal.SIGTERM})
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut shutdown short
         print("\nstopping ...", flush=True)
         for child in children:
             child.terminate()

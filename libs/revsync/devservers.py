@@ -8,10 +8,12 @@ with `stop()` (or at interpreter exit).
 from __future__ import annotations
 
 import atexit
+import ctypes
 import importlib.util
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +22,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PG_SYSTEM_USER = "embedded_postgres"
+
+
+try:
+    _LIBC: ctypes.CDLL | None = ctypes.CDLL("libc.so.6", use_errno=True)
+except OSError:  # not glibc Linux: servers then outlive a killed parent
+    _LIBC = None
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: SIGTERM it when the process that started it dies, so a
+    killed test run or `make run` leaves no server behind."""
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -78,6 +94,7 @@ def start_nats(data_dir: Path, port: int | None = None) -> EmbeddedServer:
         stdout=log_path.open("ab"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=_die_with_parent,
     )
     _wait_for_port(port, process, "nats-server", timeout=20)
     return EmbeddedServer("nats", f"nats://127.0.0.1:{port}", process, log_path)
@@ -167,6 +184,7 @@ def start_postgres(data_dir: Path, port: int | None = None) -> EmbeddedServer:
         stdout=log_path.open("ab"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=_die_with_parent,
         user=run_as,
     )
     _wait_for_port(port, process, "postgres", timeout=30)
@@ -207,6 +225,7 @@ class DevServers:
 
 def ensure_servers(data_dir: Path, nats_url: str | None, database_url: str | None) -> DevServers:
     """Start whichever of the two servers has no URL given; register cleanup at exit."""
+    data_dir = data_dir.resolve()  # PostgreSQL changes into its data directory
     started: list[EmbeddedServer] = []
     if not nats_url:
         nats = start_nats(data_dir)

@@ -83,3 +83,23 @@ async def test_malformed_json_is_classified_with_the_payload_kept():
         json_body(response, "revio", "customers")
     assert raised.value.kind is VendorErrorKind.INVALID_RESPONSE
     assert raised.value.payload == '{"records": [1, 2'
+
+
+async def test_a_create_is_not_repeated_after_an_answer_it_may_have_been_done_with():
+    http, seen = vendor_answering(httpx.Response(502), httpx.Response(201, json={"id": 1}))
+    with pytest.raises(VendorError) as raised:
+        await http.request("POST", "/x", "things", idempotent=False)
+    assert raised.value.kind is VendorErrorKind.UNAVAILABLE and len(seen) == 1
+
+    http, seen = vendor_answering(httpx.ReadTimeout("slow"), httpx.Response(201))
+    with pytest.raises(VendorError):
+        await http.request("POST", "/x", "things", idempotent=False)
+    assert len(seen) == 1
+
+
+async def test_a_create_is_retried_when_the_vendor_says_it_did_not_process_it():
+    http, seen = vendor_answering(
+        httpx.Response(429, headers={"Retry-After": "0"}), httpx.Response(201, json={"id": 1})
+    )
+    response = await http.request("POST", "/x", "things", idempotent=False)
+    assert response.status_code == 201 and len(seen) == 2

@@ -1,0 +1,51 @@
+"""The alert service's decision events (stream `alert:<endpoint>:<condition>`).
+
+Each says which `rule` fired and with what inputs, so the audit trail reads as an
+explanation. Events about an observation also carry it: `rmm_ticket_id, observed_at, kind,
+endpoint_id, condition_id, company_id, severity, summary, description`. Events that sent
+commands list them in `sent: [{command_id, system, entity, verb}]`.
+
+- `AlertSkipped{reason, rule, minimum?}`: no ticket, and why: `below_threshold` (rule
+  `severity_meets_minimum`, with `severity` and `minimum`) or `sync_alerts_off`.
+- `AlertParked{reason, rule: company_must_be_linked}`: waiting for the company link
+  (`company_not_linked`, `no_company`); ticketed when the link appears, if still open.
+- `AlertTicketRequested{rule: should_open_ticket, trigger, command_id, source_key,
+  customer_id, revio_asset_id, ticket_type, minimum, episode, attempt, count}`: one
+  `CreateRevioTicket` for this (endpoint, condition). `trigger`: raised, updated, seen,
+  recurrence, company_linked or retry_after_failure.
+- `AlertTicketLinked{revio_ticket_id, command_id, deferred_repeats, clear_action}`: the
+  create's result; repeats (and a clear) recorded while it was pending are applied now.
+- `AlertTicketCreateFailed{command_id, status, reason, attempt}`: the create was refused.
+- `AlertRepeated{rule: one_open_ticket_per_endpoint_condition, count, journal, recurred?,
+  revio_ticket_id?, command_id?}`: a repeat or update of an alert that has (or is getting)
+  a ticket; `journal`: `sent` now, `deferred` until the ticket exists, or `parked`.
+- `AlertCleared{rule: auto_close_on_alert_clear, action, auto_close_on_alert_clear,
+  revio_ticket_id?, command_id?}`: `action` is `auto_closed`, `journal_entry`,
+  `deferred_until_ticket_exists` or `parked_alert_dropped`.
+- `AlertTicketClosed{rule: closed_ticket_ends_episode, revio_ticket_id, status,
+  custom_status}`: closed (or deleted) in Rev.io; the next occurrence opens a new ticket.
+- `AlertCommandFailed{command_id, verb, status, reason, revio_ticket_id}`: an update or
+  journal command was refused (e.g. the `auto-closed` status is missing in Rev.io).
+"""
+
+SKIPPED = "AlertSkipped"
+PARKED = "AlertParked"
+TICKET_REQUESTED = "AlertTicketRequested"
+TICKET_LINKED = "AlertTicketLinked"
+TICKET_CREATE_FAILED = "AlertTicketCreateFailed"
+REPEATED = "AlertRepeated"
+CLEARED = "AlertCleared"
+TICKET_CLOSED = "AlertTicketClosed"
+COMMAND_FAILED = "AlertCommandFailed"
+
+ALL = (
+    SKIPPED,
+    PARKED,
+    TICKET_REQUESTED,
+    TICKET_LINKED,
+    TICKET_CREATE_FAILED,
+    REPEATED,
+    CLEARED,
+    TICKET_CLOSED,
+    COMMAND_FAILED,
+)

@@ -1,0 +1,68 @@
+"""What the alert service reads besides its own streams (all filtered by tenant):
+
+- `company_links` (the company service's projection): the Rev.io customer linked to an RMM
+  company (`state = 'linked'` only: suggestions, held or rejected links are not links);
+- `assets`, `asset_endpoints` (the asset service's projections): an endpoint's Rev.io asset;
+- its own read models: parked alerts, the alert behind a command or a Rev.io ticket.
+"""
+
+from revsync.db import Conn
+
+
+async def linked_customer_for(conn: Conn, tenant_id: str, rmm_company_id: str) -> str | None:
+    value = await conn.fetchval(
+        "SELECT revio_customer_id FROM company_links"
+        " WHERE tenant_id = $1 AND rmm_company_id = $2 AND state = 'linked' LIMIT 1",
+        tenant_id,
+        rmm_company_id,
+    )
+    return str(value) if value is not None else None
+
+
+async def revio_asset_for(conn: Conn, tenant_id: str, endpoint_id: str) -> str | None:
+    """The Rev.io asset of the endpoint (any endpoint id the asset ever had), if synced."""
+    value = await conn.fetchval(
+        "SELECT a.revio_asset_id FROM asset_endpoints e JOIN assets a"
+        " ON a.tenant_id = e.tenant_id AND a.identifier = e.identifier"
+        " WHERE e.tenant_id = $1 AND e.endpoint_id = $2 AND a.revio_asset_id IS NOT NULL"
+        " UNION ALL SELECT revio_asset_id FROM assets WHERE tenant_id = $1 AND endpoint_id = $2"
+        " AND revio_asset_id IS NOT NULL LIMIT 1",
+        tenant_id,
+        endpoint_id,
+    )
+    return str(value) if value is not None else None
+
+
+async def parked_alerts_now_linked(conn: Conn, tenant_id: str) -> list[str]:
+    """Keys of the tenant's parked alerts whose company is now linked."""
+    rows = await conn.fetch(
+        "SELECT a.alert_key FROM alert_tickets a JOIN company_links l"
+        " ON l.tenant_id = a.tenant_id AND l.rmm_company_id = a.company_id"
+        " AND l.state = 'linked'"
+        " WHERE a.tenant_id = $1 AND a.state = 'parked' ORDER BY a.alert_key",
+        tenant_id,
+    )
+    return [row["alert_key"] for row in rows]
+
+
+async def tenants_with_parked_alerts(conn: Conn) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT DISTINCT tenant_id FROM alert_tickets WHERE state = 'parked' ORDER BY 1"
+    )
+    return [row["tenant_id"] for row in rows]
+
+
+async def alert_of_command(conn: Conn, tenant_id: str, command_id: object) -> str | None:
+    return await conn.fetchval(  # type: ignore[no-any-return]
+        "SELECT alert_key FROM alert_commands WHERE tenant_id = $1 AND command_id = $2",
+        tenant_id,
+        command_id,
+    )
+
+
+async def alert_of_revio_ticket(conn: Conn, tenant_id: str, revio_ticket_id: str) -> str | None:
+    return await conn.fetchval(  # type: ignore[no-any-return]
+        "SELECT alert_key FROM alert_tickets WHERE tenant_id = $1 AND revio_ticket_id = $2 LIMIT 1",
+        tenant_id,
+        revio_ticket_id,
+    )

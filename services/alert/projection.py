@@ -1,0 +1,96 @@
+"""Read models of the alert service, folded in the transaction of each decision:
+
+- `alert_tickets`: one row per (endpoint, condition): its phase (`state`), the reason it is
+  skipped, parked or failed, the RMM and Rev.io tickets, the counter; the console's alert
+  view and the lookups of the service (parked alerts of a company, our Rev.io tickets).
+- `alert_commands`: every command sent, so its result finds the alert it is about.
+"""
+
+from dataclasses import replace
+
+from revsync.db import Conn
+from revsync.eventlog.model import RecordedEvent
+from revsync.projection import Projection
+
+from services.alert import events as E
+from services.alert.state import CATEGORY, AlertState, apply, from_json, to_json
+
+_UPSERT = """
+INSERT INTO alert_tickets (tenant_id, alert_key, endpoint_id, condition_id, company_id,
+    customer_id, rmm_ticket_id, revio_ticket_id, state, reason, severity, summary, episode,
+    count, last_event, version, fold, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+ON CONFLICT (tenant_id, alert_key) DO UPDATE SET
+    endpoint_id = excluded.endpoint_id, condition_id = excluded.condition_id,
+    company_id = excluded.company_id, customer_id = excluded.customer_id,
+    rmm_ticket_id = excluded.rmm_ticket_id, revio_ticket_id = excluded.revio_ticket_id,
+    state = excluded.state, reason = excluded.reason, severity = excluded.severity,
+    summary = excluded.summary, episode = excluded.episode, count = excluded.count,
+    last_event = excluded.last_event, version = excluded.version, fold = excluded.fold,
+    updated_at = excluded.updated_at
+"""
+
+
+def reason_of(event: RecordedEvent, previous: str | None) -> str | None:
+    """The visible reason of the row's state after `event`."""
+    data = event.data
+    if event.type in (E.SKIPPED, E.PARKED):
+        return str(data["reason"])
+    if event.type in (E.TICKET_CREATE_FAILED, E.COMMAND_FAILED):
+        return f"{data['status']}: {data.get('reason') or ''}".strip()
+    if event.type == E.REPEATED:
+        return previous  # a parked alert stays parked for the same reason
+    return None
+
+
+class AlertTickets(Projection):
+    name = "alert-tickets"
+    tables = ("alert_tickets", "alert_commands")
+    categories = (CATEGORY,)
+
+    async def apply(self, conn: Conn, event: RecordedEvent) -> None:
+        if event.type not in E.ALL:
+            return  # not one of ours (another version, or a stray writer)
+        key = event.stream.split(":", 1)[1]
+        row = await conn.fetchrow(
+            "SELECT version, fold, reason FROM alert_tickets"
+            " WHERE tenant_id = $1 AND alert_key = $2 FOR UPDATE",
+            event.tenant_id,
+            key,
+        )
+        if row is not None and row["version"] >= event.version:
+            return  # already folded
+        before = from_json(row["fold"]) if row else AlertState(key=key)
+        state = replace(apply(before, event.type, event.data), version=event.version)
+        await conn.execute(
+            _UPSERT,
+            event.tenant_id,
+            key,
+            state.endpoint_id,
+            state.condition_id,
+            state.company_id,
+            state.customer_id,
+            state.rmm_ticket_id,
+            state.revio_ticket_id,
+            state.phase,
+            reason_of(event, row["reason"] if row else None),
+            state.severity,
+            state.summary,
+            state.episode,
+            state.count,
+            event.type,
+            event.version,
+            to_json(state),
+            event.recorded_at,
+        )
+        commands = event.data.get("sent") or []
+        if commands:
+            await conn.execute(
+                "INSERT INTO alert_commands (tenant_id, command_id, alert_key, verb)"
+                " SELECT $1, c, $2, v FROM unnest($3::uuid[], $4::text[]) AS u(c, v)"
+                " ON CONFLICT DO NOTHING",
+                event.tenant_id,
+                key,
+                [c["command_id"] for c in commands],
+                [c["verb"] for c in commands],
+            )

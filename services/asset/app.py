@@ -1,0 +1,88 @@
+"""Wiring of the asset service: its durable subscribers and the company-link follower.
+
+Subscribes (durable consumers `asset-<name>`, shared by replicas):
+- `change.*.rmm.endpoint.*` -> `AssetService.on_endpoint`
+- `result.*.revio.asset.*`, `result.*.rmm.endpoint.*` -> `AssetService.on_result`
+and runs `follow_company_links` (parked endpoints sync when their company links) and a
+periodic sweep of parked endpoints.
+"""
+
+from collections.abc import Coroutine
+from typing import Any
+
+from faststream.nats import NatsBroker
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from revsync.contracts import Result, Subjects
+from revsync.contracts.rmm import RmmEndpointChanged
+from revsync.messaging import DeliveryPolicy, durable_subscriber
+from revsync.runtime import ServiceContext
+from revsync.tenancy import SyncSettings
+
+from services.asset.follower import follow_company_links, sweep_periodically
+from services.asset.handlers import AssetService
+
+SERVICE = "asset"
+DEFAULT_POLICY = DeliveryPolicy()
+
+
+class AssetConfig(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ASSET_", env_file=".env", extra="ignore")
+
+    workers: int = Field(8, ge=1, description="messages handled at once per subscriber")
+    sweep_interval_s: float = Field(300.0, gt=0, description="sweep of parked endpoints")
+
+
+def register(
+    broker: NatsBroker,
+    service: AssetService,
+    name: str = SERVICE,
+    tenant: str = "*",
+    policy: DeliveryPolicy = DEFAULT_POLICY,
+    workers: int = 8,
+) -> None:
+    """Attach the durable subscribers (`tenant` narrows them, for tests)."""
+    subscriptions: list[tuple[str, str, Any, Any]] = [
+        ("rmm-endpoints", Subjects.filter("change", tenant, "rmm", "endpoint"),
+         RmmEndpointChanged, service.on_endpoint),
+        ("revio-asset-results", Subjects.filter("result", tenant, "revio", "asset"),
+         Result, service.on_result),
+        ("rmm-endpoint-results", Subjects.filter("result", tenant, "rmm", "endpoint"),
+         Result, service.on_result),
+    ]  # fmt: skip
+    for durable, subject, model, handler in subscriptions:
+        durable_subscriber(
+            broker,
+            service=name,
+            name=durable,
+            subject=subject,
+            model=model,
+            handler=handler,
+            policy=policy,
+            workers=workers,
+        )
+
+
+def settings_lookup(ctx: ServiceContext) -> Any:
+    async def settings_for(tenant_id: str) -> SyncSettings | None:
+        tenant = await ctx.tenants.get(tenant_id)
+        return tenant.settings if tenant and tenant.enabled else None
+
+    return settings_for
+
+
+async def setup(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
+    config = AssetConfig()
+    service = AssetService(ctx.pool, settings_lookup(ctx), consumer=ctx.name)
+    register(
+        ctx.broker,
+        service,
+        name=ctx.name,
+        policy=DeliveryPolicy(max_deliver=ctx.settings.max_deliver),
+        workers=config.workers,
+    )
+    ctx.ready["company-links"] = True
+    return [
+        follow_company_links(service, ctx.store),
+        sweep_periodically(service, config.sweep_interval_s),
+    ]

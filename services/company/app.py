@@ -1,0 +1,113 @@
+"""Wiring of the company service: its durable subscribers and the sync-run watcher.
+
+Subscribes (durable consumers `company-<name>`, shared by replicas):
+- `change.*.revio.customer.*` -> `CompanyService.on_customer`
+- `change.*.rmm.company.*` -> `CompanyService.on_rmm_company`
+- `result.*.rmm.company.*`, `result.*.rmm.site.*`, `result.*.revio.customer.*` ->
+  `CompanyService.on_result`
+and runs `watch_runs` (matching of each sync run once its listings are in).
+"""
+
+from collections.abc import Coroutine
+from typing import Any
+
+from faststream.nats import NatsBroker
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from revsync.contracts import Result, Subjects
+from revsync.contracts.revio import RevioCustomerChanged
+from revsync.contracts.rmm import RmmCompanyChanged
+from revsync.messaging import DeliveryPolicy, durable_subscriber
+from revsync.runtime import ServiceContext
+from revsync.tenancy import SyncSettings
+
+from services.company.handlers import CompanyService
+from services.company.runs import watch_runs
+
+SERVICE = "company"
+DEFAULT_POLICY = DeliveryPolicy()
+
+
+class CompanyConfig(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COMPANY_", env_file=".env", extra="ignore")
+
+    workers: int = Field(8, ge=1, description="messages handled at once per subscriber")
+    run_poll_s: float = Field(1.0, gt=0, description="how often sync runs are checked")
+    run_quiet_s: float = Field(
+        30.0, gt=0, description="a run's listings count as complete after this long quiet"
+    )
+
+
+def register(
+    broker: NatsBroker,
+    service: CompanyService,
+    name: str = SERVICE,
+    tenant: str = "*",
+    policy: DeliveryPolicy = DEFAULT_POLICY,
+    workers: int = 8,
+) -> None:
+    """Attach the durable subscribers (`tenant` narrows them, for tests)."""
+    subscriptions: list[tuple[str, str, Any, Any]] = [
+        (
+            "revio-customers",
+            Subjects.filter("change", tenant, "revio", "customer"),
+            RevioCustomerChanged,
+            service.on_customer,
+        ),
+        (
+            "rmm-companies",
+            Subjects.filter("change", tenant, "rmm", "company"),
+            RmmCompanyChanged,
+            service.on_rmm_company,
+        ),
+        (
+            "rmm-company-results",
+            Subjects.filter("result", tenant, "rmm", "company"),
+            Result,
+            service.on_result,
+        ),
+        (
+            "rmm-site-results",
+            Subjects.filter("result", tenant, "rmm", "site"),
+            Result,
+            service.on_result,
+        ),
+        (
+            "revio-customer-results",
+            Subjects.filter("result", tenant, "revio", "customer"),
+            Result,
+            service.on_result,
+        ),
+    ]
+    for durable, subject, model, handler in subscriptions:
+        durable_subscriber(
+            broker,
+            service=name,
+            name=durable,
+            subject=subject,
+            model=model,
+            handler=handler,
+            policy=policy,
+            workers=workers,
+        )
+
+
+def settings_lookup(ctx: ServiceContext) -> Any:
+    async def settings_for(tenant_id: str) -> SyncSettings | None:
+        tenant = await ctx.tenants.get(tenant_id)
+        return tenant.settings if tenant and tenant.enabled else None
+
+    return settings_for
+
+
+async def setup(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
+    config = CompanyConfig()
+    service = CompanyService(ctx.pool, settings_lookup(ctx), consumer=ctx.name)
+    register(
+        ctx.broker,
+        service,
+        name=ctx.name,
+        policy=DeliveryPolicy(max_deliver=ctx.settings.max_deliver),
+        workers=config.workers,
+    )
+    return [watch_runs(service, config.run_poll_s, config.run_quiet_s)]

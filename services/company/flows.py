@@ -1,0 +1,89 @@
+"""Steps the handlers, the sync-run batch and the manual operations share: each loads what
+a rule needs, calls the pure rule and records its decision in the caller's transaction."""
+
+from typing import Any
+
+from revsync.contracts.revio import RevioCustomer
+from revsync.contracts.rmm import RmmCompany
+from revsync.decision import DecisionContext
+from revsync.tenancy import SyncSettings
+
+from services.company.decide import (
+    customer_party,
+    decide_unmatched_customer,
+    decide_unmatched_rmm_company,
+    merge_suggestion,
+    rmm_party,
+)
+from services.company.links import link_events
+from services.company.matching import Candidate, match_company
+from services.company.reconcile import reconcile
+from services.company.state import LinkState, RmmState
+from services.company.store import CompanyTx
+
+
+async def link_pair(
+    tx: CompanyTx,
+    ctx: DecisionContext,
+    link: LinkState,
+    rmm: RmmState,
+    rule: str,
+    settings: SyncSettings,
+    score: float | None = None,
+    match: dict[str, Any] | None = None,
+    actor: str | None = None,
+    command_id: str | None = None,
+    company: RmmCompany | None = None,
+    customer: RevioCustomer | None = None,
+) -> LinkState:
+    """Link, claim the company (a concurrent claim fails on its expected version), then
+    bring the pair in sync (Rev.io is authoritative at link time)."""
+    company = company or rmm.company
+    assert company is not None
+    linked, claimed = link_events(
+        ctx, link, company, rule, score, match, actor, command_id, customer
+    )
+    link = await tx.record_link(link, (linked,))
+    await tx.record_rmm(rmm, (claimed,))
+    return await tx.record_link(link, reconcile(ctx, link, settings))
+
+
+async def match_customer(
+    tx: CompanyTx, ctx: DecisionContext, link: LinkState, settings: SyncSettings
+) -> LinkState:
+    """Match one unlinked customer now (steady state), then link, suggest, create or hold."""
+    rmms = await tx.open_rmm_companies()
+    party = customer_party(link)
+    here = (await tx.name_counts("revio", party.key)).get(party.key, 0)
+    there = (await tx.name_counts("rmm", party.key)).get(party.key, 0)
+    match = match_company(party, [rmm_party(r) for r in rmms], here, there, link.excluded)
+    if match.link is not None:
+        rmm = next(r for r in rmms if r.rmm_company_id == match.link.id)
+        return await link_pair(
+            tx, ctx, link, rmm, match.rule, settings, match.link.score, match.inputs
+        )
+    return await tx.record_link(link, decide_unmatched_customer(ctx, link, match, settings))
+
+
+async def match_rmm_company(
+    tx: CompanyTx, ctx: DecisionContext, rmm: RmmState, settings: SyncSettings
+) -> RmmState:
+    """Match one unlinked RMM company now (steady state): link it, offer it as a suggestion
+    to the customers it resembles, or create it in Rev.io / leave it unlinked."""
+    links = {link.customer_id: link for link in await tx.open_links()}
+    party = rmm_party(rmm)
+    here = (await tx.name_counts("rmm", party.key)).get(party.key, 0)
+    there = (await tx.name_counts("revio", party.key)).get(party.key, 0)
+    rejected_by = [cid for cid, link in links.items() if rmm.rmm_company_id in link.excluded]
+    candidates = [customer_party(link) for link in links.values()]
+    match = match_company(party, candidates, here, there, rejected_by)
+    if match.link is not None:
+        await link_pair(
+            tx, ctx, links[match.link.id], rmm, match.rule, settings, match.link.score, match.inputs
+        )
+        return await tx.rmm(rmm.rmm_company_id)
+    for suggestion in match.suggestions:
+        offered = Candidate(rmm.rmm_company_id, party.name, suggestion.score)
+        link = links[suggestion.id]
+        await tx.record_link(link, merge_suggestion(ctx, link, offered, match))
+    return await tx.record_rmm(rmm, decide_unmatched_rmm_company(ctx, rmm, match, settings))

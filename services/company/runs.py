@@ -1,0 +1,153 @@
+"""Matching of a sync run's unlinked records, once both listings are in.
+
+During a sync run the connectors list everything as `seen` changes, in no particular order.
+Matching a customer before the RMM listing is complete would miss its company (and with
+create mode on, create a duplicate), so unlinked records seen in a run are only recorded;
+linked pairs are synced at once. When both listings are complete (every `seen` of each
+side counted against its `total`), or nothing of the run arrived for `quiet_s` (a listing
+that was empty, failed or lost a message), `match_run` matches every unlinked customer of
+the run against every unlinked RMM company in one transaction, holding the tenant's
+matching lock, and records `SyncRunMatched` (which is what makes later `seen` changes of the
+run decide at once).
+"""
+
+import asyncio
+from collections import Counter
+from typing import Any
+from uuid import UUID, uuid5
+
+from revsync.contracts.base import utc_now
+from revsync.decision import DecisionContext
+from revsync.logs import get_logger
+from revsync.tenancy import SyncSettings
+from revsync.unit_of_work import UnitOfWork
+
+from services.company import events as E
+from services.company.decide import (
+    customer_party,
+    decide_unmatched_customer,
+    decide_unmatched_rmm_company,
+    rmm_party,
+)
+from services.company.flows import link_pair
+from services.company.handlers import CompanyService
+from services.company.matching import Match, match_company
+from services.company.store import CompanyTx
+
+log = get_logger(__name__)
+
+_READY = """
+SELECT tenant_id, sync_run_id,
+    (revio_total IS NOT NULL AND revio_seen >= revio_total
+     AND rmm_total IS NOT NULL AND rmm_seen >= rmm_total) AS complete
+FROM company_sync_runs
+WHERE matched_at IS NULL AND (
+    (revio_total IS NOT NULL AND revio_seen >= revio_total
+     AND rmm_total IS NOT NULL AND rmm_seen >= rmm_total)
+    OR last_seen_at < now() - make_interval(secs => $1))
+ORDER BY first_seen_at
+"""
+
+
+async def match_run(
+    service: CompanyService, tenant_id: str, sync_run_id: UUID, rule: str, settings: SyncSettings
+) -> dict[str, int] | None:
+    """Match the run's unlinked records; None if the run was matched already."""
+    async with UnitOfWork(service.pool, tenant_id, service.consumer) as uow:
+        tx = CompanyTx(uow)
+        await tx.lock_matching()
+        run = await tx.conn.fetchrow(
+            "SELECT * FROM company_sync_runs WHERE tenant_id = $1 AND sync_run_id = $2 FOR UPDATE",
+            tenant_id,
+            sync_run_id,
+        )
+        if run is None or run["matched_at"] is not None:
+            return None
+        ctx = DecisionContext(tenant_id, utc_now(), uuid5(sync_run_id, "company-matching"))
+        counts: Counter[str] = Counter()
+        rmms = {r.rmm_company_id: r for r in await tx.open_rmm_companies()}
+        revio_names, rmm_names = await tx.name_counts("revio"), await tx.name_counts("rmm")
+        run_id = str(sync_run_id)
+        for link in await tx.open_links():
+            if link.sync_run_id != run_id or not link.open:
+                continue
+            party = customer_party(link)
+            candidates = [rmm_party(r) for r in rmms.values()]
+            match = match_company(
+                party,
+                candidates,
+                revio_names.get(party.key, 0),
+                rmm_names.get(party.key, 0),
+                link.excluded,
+            )
+            if match.link is not None:
+                await link_pair(
+                    tx,
+                    ctx,
+                    link,
+                    rmms.pop(match.link.id),
+                    match.rule,
+                    settings,
+                    match.link.score,
+                    match.inputs,
+                )
+                counts["linked"] += 1
+                continue
+            decision = decide_unmatched_customer(ctx, link, match, settings)
+            after = await tx.record_link(link, decision)
+            counts[after.state] += 1
+        suggested = {c["id"] for link in await tx.open_links() for c in link.candidates}
+        for rmm in rmms.values():
+            if rmm.sync_run_id != run_id or not rmm.open:
+                continue
+            decision = decide_unmatched_rmm_company(
+                ctx, rmm, Match("no_candidate"), settings, rmm.rmm_company_id in suggested
+            )
+            after_rmm = await tx.record_rmm(rmm, decision)
+            kind = (
+                "revio_customer_requested"
+                if after_rmm.state == "creating_customer"
+                else "rmm_left_unlinked"
+            )
+            counts[kind] += 1
+        summary: dict[str, Any] = {
+            "rule": rule,
+            "sync_run_id": run_id,
+            "revio_seen": run["revio_seen"],
+            "revio_total": run["revio_total"],
+            "rmm_seen": run["rmm_seen"],
+            "rmm_total": run["rmm_total"],
+            "counts": dict(counts),
+        }
+        await tx.record_run(sync_run_id, (ctx.event(E.RUN_MATCHED, **summary),))
+        return dict(counts)
+
+
+async def ready_runs(service: CompanyService, quiet_s: float) -> list[tuple[str, UUID, bool]]:
+    rows = await service.pool.fetch(_READY, quiet_s)
+    return [(row["tenant_id"], row["sync_run_id"], row["complete"]) for row in rows]
+
+
+async def watch_runs(service: CompanyService, poll_s: float = 1.0, quiet_s: float = 30.0) -> None:
+    """Background task: match each sync run once its listings are in."""
+    while True:
+        try:
+            for tenant_id, run_id, complete in await ready_runs(service, quiet_s):
+                settings = await service.settings_for(tenant_id)
+                if settings is None:
+                    continue
+                rule = "listings_complete" if complete else "listings_quiet"
+                counts = await match_run(service, tenant_id, run_id, rule, settings)
+                if counts is not None:
+                    log.info(
+                        "sync run matched",
+                        tenant_id=tenant_id,
+                        sync_run_id=str(run_id),
+                        rule=rule,
+                        **counts,
+                    )
+        except Exception as error:  # the run stays unmatched and is tried again next time
+            log.error(
+                "sync run matching failed; will retry", error=f"{type(error).__name__}: {error}"
+            )
+        await asyncio.sleep(poll_s)

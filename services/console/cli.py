@@ -1,0 +1,391 @@
+"""`revsync`: the console from the command line.
+
+Commands that act on a tenant talk to the console's REST API (`--url`, `REVSYNC_URL`,
+default http://127.0.0.1:8080) with a bearer token (`--token` / `REVSYNC_TOKEN`, or one
+obtained for `--user`/`--password`, default `REVSYNC_ADMIN_USER`/`REVSYNC_ADMIN_PASSWORD`,
+and revoked when the command ends). Operators name the tenant with `--tenant`
+(`REVSYNC_TENANT`). `replay` works on the database itself (`DATABASE_URL`), and `sandbox`
+runs `python -m services.sandbox` with the options given.
+"""
+
+import asyncio
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+import yaml
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+HELP = (
+    "The revsync console from the command line. Tenant commands use the console's REST API"
+    " (--url) with --token, or a token obtained for --user/--password (REVSYNC_ADMIN_USER /"
+    " REVSYNC_ADMIN_PASSWORD); operators add --tenant. `replay` works on DATABASE_URL directly."
+)
+app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False)
+mappings_app = typer.Typer(help="Review customer <-> company mappings.", no_args_is_help=True)
+letters_app = typer.Typer(help="Dead letters: list and retry.", no_args_is_help=True)
+app.add_typer(mappings_app, name="mappings")
+app.add_typer(letters_app, name="dead-letters")
+out = Console()
+TERMINAL = ("done", "failed", "cancelled")
+
+
+class Refused(Exception):
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
+@dataclass
+class Api:
+    url: str
+    token: str | None
+    user: str | None
+    password: str | None
+    tenant: str | None
+    _client: httpx.Client | None = None
+    _own_token: bool = False
+    params: dict[str, str] = field(default_factory=dict)
+
+    def client(self) -> httpx.Client:
+        if self._client is None:
+            self._client = httpx.Client(base_url=self.url.rstrip("/"), timeout=60.0)
+            if not self.token:
+                if not self.user or not self.password:
+                    raise typer.BadParameter(
+                        "give --token (REVSYNC_TOKEN), or --user and --password"
+                    )
+                answer = self._client.post(
+                    "/api/auth/token",
+                    json={"username": self.user, "password": self.password, "label": "cli"},
+                )
+                if answer.status_code != 200:
+                    raise Refused(answer)
+                self.token, self._own_token = answer.json()["token"], True
+            self._client.headers["Authorization"] = f"Bearer {self.token}"
+            if self.tenant:
+                self.params["tenant"] = self.tenant
+        return self._client
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        client = self.client()
+        params = {**self.params, **{k: v for k, v in kwargs.pop("params", {}).items() if v}}
+        response = client.request(method, path, params=params, **kwargs)
+        if response.status_code >= 400:
+            raise Refused(response)
+        return response.json()
+
+    def close(self) -> None:
+        if self._client is not None:
+            if self._own_token:
+                self._client.delete("/api/auth/token")
+            self._client.close()
+
+
+def _api(ctx: typer.Context) -> Api:
+    api: Api = ctx.obj
+    return api
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Option(envvar="REVSYNC_URL")] = "http://127.0.0.1:8080",
+    token: Annotated[str | None, typer.Option(envvar="REVSYNC_TOKEN")] = None,
+    user: Annotated[str | None, typer.Option(envvar="REVSYNC_ADMIN_USER")] = None,
+    password: Annotated[str | None, typer.Option(envvar="REVSYNC_ADMIN_PASSWORD")] = None,
+    tenant: Annotated[str | None, typer.Option(envvar="REVSYNC_TENANT")] = None,
+) -> None:
+    ctx.obj = Api(url, token, user, password, tenant)
+    ctx.call_on_close(ctx.obj.close)
+
+
+def show_refusal(error: Refused) -> None:
+    response = error.response
+    try:
+        body = response.json()
+    except ValueError:
+        body = {"detail": response.text}
+    if response.status_code == 422 and isinstance(body, dict) and "errors" in body:
+        table = Table("field", "problem", title="Refused: nothing was saved")
+        for problem in body["errors"]:
+            table.add_row(problem["field"], problem["message"])
+        out.print(table)
+    else:
+        detail = body.get("detail", body) if isinstance(body, dict) else body
+        out.print(f"[red]{response.status_code}[/red] {detail}")
+
+
+def run_guarded(action: Any) -> Any:
+    try:
+        return action()
+    except Refused as error:
+        show_refusal(error)
+        raise typer.Exit(1) from None
+    except httpx.HTTPError as error:
+        out.print(f"[red]cannot reach the console:[/red] {error}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def configure(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Option("--file", "-f", exists=True, readable=True)],
+    merge: Annotated[bool, typer.Option(help="change only what the file names")] = False,
+) -> None:
+    """Save settings and connections from a YAML (or JSON) file, checked live.
+
+    A refused file changes nothing; each problem is shown by field."""
+    body = yaml.safe_load(file.read_text())
+    method = "PATCH" if merge else "PUT"
+    saved = run_guarded(lambda: _api(ctx).call(method, "/api/settings", json=body))
+    out.print(f"[green]saved[/green] settings of tenant {saved['tenant']} ({saved['name']})")
+
+
+def _watch(api: Api, run_id: str, poll_s: float) -> dict[str, Any]:
+    bars: dict[str, Any] = {}
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[decided]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=out) as progress:
+        phase = progress.add_task("phase: starting", total=None, decided="")
+        while True:
+            run = run_guarded(lambda: api.call("GET", f"/api/sync-runs/{run_id}"))
+            eta = run.get("eta_seconds")
+            shown = f"phase: {run['phase']}" + (f", ETA {eta:.0f} s" if eta else "")
+            progress.update(phase, description=shown)
+            for p in run["progress"]:
+                if p["kind"] not in bars:
+                    bars[p["kind"]] = progress.add_task(p["label"], total=p["total"], decided="")
+                decided = f"decided {p['decided']}" if p["decided"] is not None else ""
+                progress.update(
+                    bars[p["kind"]], completed=p["seen"], total=p["total"], decided=decided
+                )
+            if run["phase"] in TERMINAL:
+                progress.update(phase, total=1, completed=1)
+                return run  # type: ignore[no-any-return]
+            time.sleep(poll_s)
+
+
+@app.command()
+def sync(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Option(help="initial or full")] = "initial",
+    run: Annotated[str | None, typer.Option(help="watch this run instead of starting one")] = None,
+    wait: Annotated[bool, typer.Option(help="show progress until the run ends")] = True,
+    poll: Annotated[float, typer.Option(help="seconds between progress reads")] = 1.0,
+) -> None:
+    """Start a sync run (or watch one) and show its progress until it ends."""
+    api = _api(ctx)
+    if run is None:
+        try:
+            started = api.call("POST", "/api/sync-runs", json={"kind": kind})
+            run = str(started["id"])
+            out.print(f"sync run {run} started")
+        except Refused as error:
+            body = error.response.json() if error.response.status_code == 409 else {}
+            if "sync_run_id" not in body:
+                show_refusal(error)
+                raise typer.Exit(1) from None
+            run = str(body["sync_run_id"])
+            out.print(f"sync run {run} is already in progress; watching it")
+    if not wait:
+        return
+    finished = _watch(api, run, poll)
+    for problem in finished["errors"]:
+        out.print(f"[red]error[/red] {problem.get('system', '')} {problem['message']}")
+    out.print(f"sync run {run}: {finished['phase']}")
+    if finished["phase"] != "done":
+        raise typer.Exit(1)
+
+
+@mappings_app.command("list")
+def mappings_list(
+    ctx: typer.Context,
+    state: Annotated[str | None, typer.Option(help="suggested, linked, held, ...")] = None,
+    run: Annotated[str | None, typer.Option(help="only this sync run's")] = None,
+) -> None:
+    """List mappings."""
+    found = run_guarded(
+        lambda: _api(ctx).call("GET", "/api/mappings", params={"state": state, "sync_run_id": run})
+    )
+    table = Table("id", "state", "Rev.io customer", "RMM company", "score", "rule")
+    for m in found:
+        table.add_row(
+            m["id"],
+            m["state"],
+            f"{m['revio_name'] or ''} ({m['revio_customer_id']})",
+            f"{m['rmm_name'] or ''} ({m['rmm_company_id'] or '-'})",
+            "" if m["score"] is None else str(m["score"]),
+            m["rule"] or "",
+        )
+    out.print(table)
+
+
+def _act(ctx: typer.Context, mapping_id: str, action: str) -> None:
+    found = run_guarded(lambda: _api(ctx).call("POST", f"/api/mappings/{mapping_id}/{action}"))
+    out.print(f"{action}: {mapping_id} is now {found.get('state')}")
+
+
+@mappings_app.command("confirm")
+def mappings_confirm(ctx: typer.Context, mapping_id: str) -> None:
+    """Confirm a suggested link (the id is the Rev.io customer id)."""
+    _act(ctx, mapping_id, "confirm")
+
+
+@mappings_app.command("reject")
+def mappings_reject(ctx: typer.Context, mapping_id: str) -> None:
+    """Reject a suggested link."""
+    _act(ctx, mapping_id, "reject")
+
+
+@mappings_app.command("unlink")
+def mappings_unlink(ctx: typer.Context, mapping_id: str) -> None:
+    """Undo a link."""
+    _act(ctx, mapping_id, "unlink")
+
+
+@mappings_app.command("link")
+def mappings_link(ctx: typer.Context, revio_customer_id: str, rmm_company_id: str) -> None:
+    """Link a Rev.io customer to an RMM company by hand."""
+    body = {"revio_customer_id": revio_customer_id, "rmm_company_id": rmm_company_id}
+    run_guarded(lambda: _api(ctx).call("POST", "/api/mappings", json=body))
+    out.print(f"linked Rev.io customer {revio_customer_id} to RMM company {rmm_company_id}")
+
+
+@mappings_app.command("confirm-all")
+def mappings_confirm_all(ctx: typer.Context, run_id: str) -> None:
+    """Confirm every suggestion of a sync run."""
+    done = run_guarded(lambda: _api(ctx).call("POST", f"/api/sync-runs/{run_id}/confirm-all"))
+    out.print(f"confirmed {done['confirmed']} mappings")
+
+
+@mappings_app.command("search")
+def mappings_search(
+    ctx: typer.Context,
+    query: str,
+    side: Annotated[str, typer.Option(help="rmm (companies) or revio (customers)")] = "rmm",
+) -> None:
+    """Search the unlinked records of one side."""
+    hits = run_guarded(
+        lambda: _api(ctx).call("GET", "/api/mappings/unlinked", params={"system": side, "q": query})
+    )
+    table = Table("id", "name", "score")
+    for hit in hits:
+        table.add_row(hit["id"], hit["name"], "" if hit["score"] is None else str(hit["score"]))
+    out.print(table)
+
+
+@app.command()
+def audit(
+    ctx: typer.Context,
+    entity: Annotated[str | None, typer.Option(help="a stream (alert:42) or kind (alert)")] = None,
+    type: Annotated[str | None, typer.Option(help="event types, comma-separated")] = None,
+    since: Annotated[str | None, typer.Option(help="ISO date/time")] = None,
+    limit: int = 50,
+) -> None:
+    """The audit trail, newest first, in plain words."""
+    params = {"entity": entity, "type": type, "since": since, "limit": str(limit)}
+    entries = run_guarded(lambda: _api(ctx).call("GET", "/api/audit", params=params))
+    table = Table("when (UTC)", "entity", "decision", "by", "trace")
+    for e in entries:
+        table.add_row(
+            e["recorded_at"][:19].replace("T", " "),
+            e["entity"],
+            e["words"],
+            e["actor"] or "",
+            e["trace_url"] or e["trace_id"] or "",
+        )
+    out.print(table)
+
+
+@letters_app.command("list")
+def letters_list(ctx: typer.Context) -> None:
+    """Dead letters, newest first."""
+    letters = run_guarded(lambda: _api(ctx).call("GET", "/api/dead-letters"))
+    table = Table("id", "subject", "consumer", "reason", "deliveries")
+    for d in letters:
+        table.add_row(
+            str(d["id"]),
+            d["original_subject"],
+            d["consumer"] or "",
+            d["reason"] or "",
+            str(d["deliveries"] or ""),
+        )
+    out.print(table)
+
+
+@letters_app.command("retry")
+def letters_retry(ctx: typer.Context, letter_id: int) -> None:
+    """Publish a dead letter again to its original subject."""
+    done = run_guarded(lambda: _api(ctx).call("POST", f"/api/dead-letters/{letter_id}/retry"))
+    out.print(f"retried {done['subject']}")
+
+
+@app.command()
+def health(ctx: typer.Context) -> None:
+    """Consumer lag, last polls, vendor calls and dead letters."""
+    report = run_guarded(lambda: _api(ctx).call("GET", "/api/health"))
+    out.print(f"status {report['status']} {report['checks']}")
+    out.print(f"dead letters: {report.get('dead_letters')}")
+    table = Table("service", "consumer", "lag", "in flight")
+    for c in report.get("consumers", []):
+        table.add_row(c["service"], c["consumer"], str(c["pending"]), str(c["in_flight"]))
+    out.print(table)
+
+
+async def _replay(database_url: str) -> tuple[int, list[str], list[str]]:
+    from revsync.db import create_pool
+    from revsync.eventlog.migrate import apply_migrations
+    from revsync.projection import replay
+
+    from services.console.projections import all_projections
+
+    projections, missing = all_projections()
+    pool = await create_pool(database_url, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            await apply_migrations(conn)
+        read = await replay(pool, projections)
+    finally:
+        await pool.close()
+    return read, [p.name for p in projections], missing
+
+
+@app.command("replay")
+def replay_command(
+    database_url: Annotated[str, typer.Option(envvar="DATABASE_URL")] = (
+        "postgresql://postgres@127.0.0.1:5432/revsync"
+    ),
+) -> None:
+    """Drop every projection and rebuild it from the event log (one transaction)."""
+    started = time.monotonic()
+    read, names, missing = asyncio.run(_replay(database_url))
+    out.print(
+        f"rebuilt {', '.join(names)} from {read} events in {time.monotonic() - started:.1f} s"
+    )
+    if missing:
+        out.print(f"[yellow]no projections found for: {', '.join(missing)}[/yellow]")
+
+
+@app.command("sandbox", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def sandbox(ctx: typer.Context) -> None:
+    """Run both vendor sandboxes (`python -m services.sandbox` with these options).
+
+    Options: --seed, --size, --revio-port, --rmm-port, --host, --only, --snapshot."""
+    os.execv(sys.executable, [sys.executable, "-m", "services.sandbox", *ctx.args])
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,89 @@
+"""Every projection of every service, for `revsync replay`.
+
+The console's own (`sync_runs`, and `tenants`, the projection of the `settings` streams),
+plus those of each service, found in `services.<name>.projections`, `.projection` or
+`.state`: a module-level `PROJECTIONS` when the module has one, else its module-level
+`Projection` instances, else an instance of each concrete `Projection` class it defines.
+"""
+
+import importlib
+import inspect
+from types import ModuleType
+
+from revsync.db import Conn
+from revsync.eventlog import RecordedEvent
+from revsync.projection import Projection
+
+from services.console.sync_runs import SyncRunsProjection
+
+SERVICES = ("company", "asset", "alert", "ticket", "cwrmm_connector", "revio_connector")
+PLACES = ("projections", "projection", "state")
+
+
+class TenantsProjection(Projection):
+    """`tenants` rows folded from `SettingsChanged` (secrets stay in `tenant_secrets`)."""
+
+    name = "tenants"
+    tables = ("tenants",)
+    categories = ("settings",)
+
+    async def apply(self, conn: Conn, event: RecordedEvent) -> None:
+        if event.type != "SettingsChanged":
+            return
+        config = event.data["config"]
+        await conn.execute(
+            "INSERT INTO tenants (tenant_id, name, enabled, config, updated_at)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id) DO UPDATE SET"
+            " name = excluded.name, enabled = excluded.enabled, config = excluded.config,"
+            " updated_at = excluded.updated_at",
+            event.tenant_id,
+            config["name"],
+            config.get("enabled", True),
+            config,
+            event.recorded_at,
+        )
+
+
+def _of_module(module: ModuleType) -> list[Projection]:
+    listed = getattr(module, "PROJECTIONS", None)
+    if listed is not None:
+        return list(listed)
+    instances = [v for v in vars(module).values() if isinstance(v, Projection)]
+    if instances:
+        return instances
+    classes = [
+        v
+        for v in vars(module).values()
+        if inspect.isclass(v)
+        and issubclass(v, Projection)
+        and v.__module__ == module.__name__
+        and not inspect.isabstract(v)
+    ]
+    return [cls() for cls in classes]
+
+
+def all_projections() -> tuple[list[Projection], list[str]]:
+    """(projections, services whose projections were not found)."""
+    found: dict[str, Projection] = {p.name: p for p in (TenantsProjection(), SyncRunsProjection())}
+    missing = []
+    for service in SERVICES:
+        modules = [_module(f"services.{service}.{name}") for name in PLACES]
+        found_any = False
+        for module in modules:
+            if module is None:
+                continue
+            for projection in _of_module(module):
+                found.setdefault(projection.name, projection)
+                found_any = True
+        if not found_any:
+            missing.append(service)
+    return list(found.values()), missing
+
+
+def _module(name: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name and name.startswith(error.name):
+            return None  # no such module (or service)
+        raise  # the module exists but something it needs does not: say so

@@ -1,0 +1,244 @@
+"""A sync run's progress per entity kind, its ETA, and the rule that completes it.
+
+- seen: `seen` changes of the run the console's consumer counted (`sync_run_seen`), against
+  the `total` the connector announced with them;
+- decided: objects a service observed in this run (an `...Observed` event naming the run:
+  Rev.io customers and RMM companies by the company service, endpoints by the asset
+  service) that hold a decision; kinds no service records per run show no decided count;
+- the run is done once both connectors finished listing, every kind is fully seen, and
+  either every decidable kind is fully decided or nothing has moved for `quiet_s` (not every
+  object needs a decision, so "all decided" alone could wait forever).
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from nats.errors import Error as NatsError
+from revsync.eventlog import ConcurrencyError, NewEvent
+from revsync.logs import get_logger
+from revsync.unit_of_work import UnitOfWork
+
+from services.console.sync_runs import PROJECTION, stream_of
+
+log = get_logger(__name__)
+# Which observation (recorded by a service with the run's id) stands for which kind.
+OBSERVED_KIND = {
+    "RevioCustomerObserved": "revio.customer",
+    "RmmCompanyObserved": "rmm.company",
+    "EndpointObserved": "rmm.endpoint",
+}
+# Objects of a run that are decided: streams on which a service recorded an observation
+# naming the run, and which hold a decision (any event that is not an observation, whenever
+# it was taken: an object unchanged since a poll decided it stays decided).
+DECIDED = """
+WITH observed AS (
+    SELECT DISTINCT type, stream FROM events
+    WHERE tenant_id = $1 AND data ? 'sync_run_id' AND data ->> 'sync_run_id' = $2
+      AND type = ANY($3::text[])
+), per_stream AS (
+    SELECT o.type, o.stream, count(d.id) > 0 AS decided, max(d.recorded_at) AS last
+    FROM observed o
+    LEFT JOIN events d ON d.tenant_id = $1 AND d.stream = o.stream
+        AND d.type NOT LIKE '%Observed'
+    GROUP BY o.type, o.stream
+)
+SELECT type, count(*) FILTER (WHERE decided) AS decided, max(last) AS last
+FROM per_stream GROUP BY type
+"""
+LABELS = {
+    "rmm.company": "RMM companies",
+    "rmm.endpoint": "RMM endpoints",
+    "rmm.ticket": "RMM tickets",
+    "rmm.alert": "RMM alerts",
+    "revio.customer": "Rev.io customers",
+    "revio.ticket": "Rev.io tickets",
+    "revio.asset": "Rev.io assets",
+}
+
+
+@dataclass
+class KindProgress:
+    kind: str
+    seen: int = 0
+    total: int | None = None
+    decided: int | None = None
+
+    @property
+    def label(self) -> str:
+        return LABELS.get(self.kind, self.kind)
+
+    @property
+    def listed(self) -> bool:
+        return self.total is None or self.seen >= self.total
+
+
+@dataclass
+class RunProgress:
+    tenant_id: str
+    run_id: UUID
+    kind: str
+    phase: str
+    version: int
+    started_at: datetime
+    started_by: str
+    finished_at: datetime | None
+    updated_at: datetime
+    listings: dict[str, Any]
+    errors: list[dict[str, Any]]
+    kinds: list[KindProgress] = field(default_factory=list)
+    last_activity_at: datetime | None = None
+
+    def fraction(self) -> float:
+        if self.phase == "done":
+            return 1.0
+        work = done = 0
+        for k in self.kinds:
+            if k.total is None:
+                continue
+            work += k.total
+            done += min(k.seen, k.total)
+            if k.decided is not None:
+                work += k.total
+                done += min(k.decided, k.total)
+        listed = sum(1 for system in ("rmm", "revio") if system in self.listings)
+        if work == 0:
+            return 0.5 * listed / 2
+        return min(done / work, 0.99)
+
+    def eta_s(self, now: datetime) -> float | None:
+        if self.phase not in ("listing", "deciding"):
+            return 0.0 if self.phase == "done" else None
+        fraction = self.fraction()
+        if fraction <= 0:
+            return None
+        elapsed = (now - self.started_at).total_seconds()
+        return round(elapsed * (1 - fraction) / fraction, 1)
+
+    def as_json(self, now: datetime | None = None) -> dict[str, Any]:
+        now = now or datetime.now(UTC)
+        return {
+            "id": str(self.run_id),
+            "kind": self.kind,
+            "phase": self.phase,
+            "started_at": self.started_at.isoformat(),
+            "started_by": self.started_by,
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "listings": self.listings,
+            "progress": [
+                {
+                    "kind": k.kind,
+                    "label": k.label,
+                    "seen": k.seen,
+                    "total": k.total,
+                    "decided": k.decided,
+                }
+                for k in self.kinds
+            ],
+            "fraction": round(self.fraction(), 3),
+            "eta_seconds": self.eta_s(now),
+            "errors": self.errors,
+        }
+
+
+def completion_rule(progress: RunProgress, now: datetime, quiet_s: float) -> str | None:
+    """Which rule completes the run now, if any (pure)."""
+    if progress.phase != "deciding" or not all(k.listed for k in progress.kinds):
+        return None
+    decidable = [k for k in progress.kinds if k.decided is not None]
+    if all(k.decided >= k.seen for k in decidable if k.decided is not None):
+        return "all_decided"
+    last = progress.last_activity_at or progress.updated_at
+    if (now - last).total_seconds() >= quiet_s:
+        return "quiet_after_listing"
+    return None
+
+
+async def load_progress(conn: Any, tenant_id: str, run_id: UUID) -> RunProgress | None:
+    run = await conn.fetchrow(
+        "SELECT * FROM sync_runs WHERE tenant_id = $1 AND run_id = $2", tenant_id, run_id
+    )
+    if run is None:
+        return None
+    kinds: dict[str, KindProgress] = {}
+    last_activity = run["updated_at"]
+    for row in await conn.fetch(
+        "SELECT kind, seen, total, updated_at FROM sync_run_seen"
+        " WHERE tenant_id = $1 AND run_id = $2 ORDER BY kind",
+        tenant_id,
+        run_id,
+    ):
+        kind = row["kind"].split(":", 1)[0]  # endpoints count per category
+        found = kinds.setdefault(kind, KindProgress(kind, 0, 0))
+        found.seen += row["seen"]
+        both = found.total is not None and row["total"] is not None
+        found.total = found.total + row["total"] if both else None  # type: ignore[operator]
+        last_activity = max(last_activity, row["updated_at"])
+    for row in await conn.fetch(DECIDED, tenant_id, str(run_id), list(OBSERVED_KIND)):
+        kind = OBSERVED_KIND[row["type"]]
+        kinds.setdefault(kind, KindProgress(kind)).decided = row["decided"]
+        if row["last"] is not None:
+            last_activity = max(last_activity, row["last"])
+    return RunProgress(
+        tenant_id=tenant_id,
+        run_id=run_id,
+        kind=run["kind"],
+        phase=run["phase"],
+        version=run["version"],
+        started_at=run["started_at"],
+        started_by=run["started_by"],
+        finished_at=run["finished_at"],
+        updated_at=run["updated_at"],
+        listings=run["listings"],
+        errors=run["errors"],
+        kinds=sorted(kinds.values(), key=lambda k: k.kind),
+        last_activity_at=last_activity,
+    )
+
+
+Pending = Callable[[], Awaitable[int]]
+
+
+async def complete_if_due(pool: asyncpg.Pool, tenant_id: str, run_id: UUID, quiet_s: float) -> bool:
+    async with pool.acquire() as conn:
+        progress = await load_progress(conn, tenant_id, run_id)
+    if progress is None:
+        return False
+    rule = completion_rule(progress, datetime.now(UTC), quiet_s)
+    if rule is None:
+        return False
+    counts = {
+        k.kind: {"seen": k.seen, "total": k.total, "decided": k.decided} for k in progress.kinds
+    }
+    event = NewEvent("SyncRunCompleted", {"run_id": str(run_id), "counts": counts, "rule": rule})
+    try:
+        async with UnitOfWork(pool, tenant_id, consumer="console") as uow:
+            await uow.append(stream_of(run_id), [event], progress.version, projections=[PROJECTION])
+    except ConcurrencyError:
+        return False  # something happened to the run meanwhile: look again next time
+    log.info("sync run completed", tenant_id=tenant_id, run_id=str(run_id), rule=rule)
+    return True
+
+
+async def monitor(
+    pool: asyncpg.Pool, quiet_s: float, pending: Pending | None = None, interval_s: float = 1.0
+) -> None:
+    """Completes the runs whose work is done; stateless, so it resumes after a restart.
+    `pending` counts the `seen` changes the console has not consumed yet: while there are
+    some, no run is complete (their kinds may not even be counted yet)."""
+    while True:
+        try:
+            rows = await pool.fetch(
+                "SELECT tenant_id, run_id FROM sync_runs WHERE phase = 'deciding'"
+            )
+            if rows and pending is not None and await pending() > 0:
+                rows = []
+            for row in rows:
+                await complete_if_due(pool, row["tenant_id"], row["run_id"], quiet_s)
+        except (OSError, asyncpg.PostgresError, NatsError) as error:
+            log.warning("sync run monitor could not look; will retry", error=repr(error))
+        await asyncio.sleep(interval_s)

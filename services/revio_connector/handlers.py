@@ -1,0 +1,120 @@
+"""Command handlers: `cmd.<tenant>.revio.*` -> Rev.io -> `result.<tenant>.revio.*`.
+
+Each runs through `CommandExecutor`: a command is executed at most once and answered once
+(its outcome, audit event and Result commit with its inbox record). Inside, the handler
+holds the write lock of its entity (`echo.writing`) and, after writing, records the hash of
+the object as Rev.io now holds it, so the watchers do not report our own write back.
+Creates go through `create_once`: Rev.io has no idempotency keys, so before every attempt
+the handler looks for the marker the create writes (source key, RMM company id, asset
+identifier, journal tag); a crash or a lost answer after Rev.io created the record is then
+repaired by finding it, never by creating a second one.
+"""
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+from revsync.connector import CommandExecutor, ObjectHashes, content_hash
+from revsync.contracts.base import Command
+from revsync.logs import get_logger
+from revsync.vendor import VendorError, VendorErrorKind
+
+from services.revio_connector import echo
+from services.revio_connector.observe import Entity
+from services.revio_connector.registry import TenantRegistry
+from services.revio_connector.tenants import TenantRuntime
+
+log = get_logger(__name__)
+Work = Callable[[TenantRuntime, asyncpg.Connection], Awaitable[dict[str, str]]]
+CREATE_ATTEMPTS = 4
+
+
+def rejected(what: str, message: str) -> VendorError:
+    return VendorError(VendorErrorKind.REJECTED, "revio", what, message)
+
+
+async def create_once(
+    find: Callable[[], Awaitable[str | None]],
+    create: Callable[[], Awaitable[str]],
+    settle_s: float,
+    attempts: int = CREATE_ATTEMPTS,
+) -> str:
+    """The id of the record `create` makes, made at most once: its marker is looked for
+    before each attempt, and after a failure that may hide a success (timeout, 5xx, lost
+    answer) we wait `settle_s` for Rev.io to finish before looking again."""
+    failure: VendorError | None = None
+    for attempt in range(attempts + 1):
+        found = await find()
+        if found is not None:
+            return found
+        if failure is not None and attempt == attempts:
+            raise failure  # transient: the command comes back later and looks again
+        try:
+            return await create()
+        except VendorError as error:
+            if not error.transient:
+                raise
+            failure = error
+            uncertain = error.kind is VendorErrorKind.UNAVAILABLE
+            pause = settle_s if uncertain else min(settle_s, 0.5 * (attempt + 1))
+            log.info("create failed; looking for its marker before trying again",
+                     endpoint=error.endpoint, error=str(error), wait_s=pause)  # fmt: skip
+            await asyncio.sleep(pause * random.uniform(1.0, 1.25))
+    raise AssertionError("unreachable")
+
+
+async def record(
+    runtime: TenantRuntime, conn: asyncpg.Connection, entity: Entity, object_id: str
+) -> None:
+    """Record the hash of the object as Rev.io holds it after our write (best effort: if it
+    cannot be read now, the watchers will report it, which is merely redundant)."""
+    api = runtime.api
+    try:
+        found: Any = await (
+            api.customer(object_id)
+            if entity == "customer"
+            else api.ticket(object_id)
+            if entity == "ticket"
+            else api.asset(object_id)
+        )
+    except VendorError as error:
+        log.warning("cannot read back what we wrote; its echo may be reported",
+                    tenant_id=runtime.tenant.id, entity=entity, object_id=object_id,
+                    error=str(error))  # fmt: skip
+        return
+    if found is not None:
+        hashes = ObjectHashes(runtime.observer.pool, runtime.tenant.id, "revio", entity)
+        await hashes.put(object_id, content_hash(found), conn)
+
+
+class Handlers:
+    def __init__(self, registry: TenantRegistry, executor: CommandExecutor) -> None:
+        self.registry, self.executor = registry, executor
+
+    async def run(self, command: Command, entity: Entity, work: Work) -> None:
+        served = await self.registry.get(command.tenant_id)
+
+        async def perform(conn: asyncpg.Connection) -> dict[str, str]:
+            if served is None:
+                raise rejected(command.subject, f"tenant {command.tenant_id} is not served")
+            await echo.writing(conn, command.tenant_id, entity)
+            try:
+                return await work(served.runtime, conn)
+            except VendorError as error:
+                if error.kind is VendorErrorKind.INVALID_RESPONSE:  # retried by redelivery
+                    raise VendorError(VendorErrorKind.UNAVAILABLE, error.vendor,
+                                      error.endpoint, error.message, error.status,
+                                      error.payload) from error  # fmt: skip
+                raise
+
+        await self.executor.execute(command, perform)
+
+    async def answered(self, command: Command) -> bool:
+        found = await self.executor.pool.fetchval(
+            "SELECT 1 FROM command_outcomes WHERE tenant_id = $1 AND command_id = $2",
+            command.tenant_id,
+            command.message_id,
+        )
+        return found is not None

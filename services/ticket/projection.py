@@ -1,0 +1,92 @@
+"""Read models of the ticket service, folded in the transaction of each decision:
+
+- `ticket_links`: one row per link (or skipped ticket): both ticket ids, the company and
+  customer, the phase (`state`) and its reason, the agreed status, notes carried; the
+  console's ticket view and the service's lookups (which link a sighting belongs to).
+- `ticket_commands`: every command sent, so its result finds the link it is about.
+"""
+
+from dataclasses import replace
+
+from revsync.db import Conn
+from revsync.eventlog.model import RecordedEvent
+from revsync.projection import Projection
+
+from services.ticket import events as E
+from services.ticket.state import CATEGORY, LinkState, apply, from_json, to_json
+
+_UPSERT = """
+INSERT INTO ticket_links (tenant_id, link_key, origin, rmm_ticket_id, revio_ticket_id,
+    rmm_company_id, revio_customer_id, state, reason, status, notes_carried, last_event,
+    version, fold, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+ON CONFLICT (tenant_id, link_key) DO UPDATE SET
+    origin = excluded.origin, rmm_ticket_id = excluded.rmm_ticket_id,
+    revio_ticket_id = excluded.revio_ticket_id, rmm_company_id = excluded.rmm_company_id,
+    revio_customer_id = excluded.revio_customer_id, state = excluded.state,
+    reason = excluded.reason, status = excluded.status, notes_carried = excluded.notes_carried,
+    last_event = excluded.last_event, version = excluded.version, fold = excluded.fold,
+    updated_at = excluded.updated_at
+"""
+
+
+def reason_of(event: RecordedEvent, state: LinkState, previous: str | None) -> str | None:
+    if event.type == E.SKIPPED:
+        return str(event.data["reason"])
+    if event.type in (E.LINK_FAILED, E.COMMAND_FAILED):
+        return f"{event.data['status']}: {event.data.get('reason') or ''}".strip()
+    if event.type in (E.LINK_REQUESTED, E.LINKED):
+        return None
+    return previous
+
+
+class TicketLinks(Projection):
+    name = "ticket-links"
+    tables = ("ticket_links", "ticket_commands")
+    categories = (CATEGORY,)
+
+    async def apply(self, conn: Conn, event: RecordedEvent) -> None:
+        if event.type not in E.ALL:
+            return  # not one of ours (another version, or a stray writer)
+        key = event.stream.split(":", 1)[1]
+        row = await conn.fetchrow(
+            "SELECT version, fold, reason FROM ticket_links"
+            " WHERE tenant_id = $1 AND link_key = $2 FOR UPDATE",
+            event.tenant_id,
+            key,
+        )
+        if row is not None and row["version"] >= event.version:
+            return  # already folded
+        before = from_json(row["fold"]) if row else LinkState(key=key)
+        state = replace(apply(before, event.type, event.data), version=event.version)
+        status = state.agreed.get("status")
+        notes = len(state.carried) - len(state.queued)
+        await conn.execute(
+            _UPSERT,
+            event.tenant_id,
+            key,
+            state.origin,
+            state.rmm_ticket_id,
+            state.revio_ticket_id,
+            state.rmm_company_id,
+            state.revio_customer_id,
+            state.phase,
+            reason_of(event, state, row["reason"] if row else None),
+            status.value if status else None,
+            notes,
+            event.type,
+            event.version,
+            to_json(state),
+            event.recorded_at,
+        )
+        commands = event.data.get("sent") or []
+        if commands:
+            await conn.execute(
+                "INSERT INTO ticket_commands (tenant_id, command_id, link_key, verb)"
+                " SELECT $1, c, $2, v FROM unnest($3::uuid[], $4::text[]) AS u(c, v)"
+                " ON CONFLICT DO NOTHING",
+                event.tenant_id,
+                key,
+                [c["command_id"] for c in commands],
+                [c["verb"] for c in commands],
+            )

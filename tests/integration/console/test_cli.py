@@ -1,0 +1,202 @@
+"""The `revsync` CLI against a console served over HTTP: configure from a file, sync with
+progress to the end, mappings, audit, replay, sandbox."""
+
+import asyncio
+import secrets
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+import uvicorn
+import yaml
+from nats.js import JetStreamContext
+from revsync.db import connect, create_pool, ensure_database
+from revsync.devservers import DevServers
+from revsync.eventlog.migrate import apply_migrations
+from revsync.secrets_box import SecretBox
+from revsync.tenancy import Tenant
+from revsync.tenant_store import TenantStore
+from typer.testing import CliRunner
+
+from services.console.app import create_app
+from services.console.cli import app as cli
+from services.console.consumers import ConsoleConsumers
+from services.console.deps import Console
+from services.console.sync_runs import cancel_run, start_run
+from tests.integration.console.support import (
+    Accounts,
+    fake_connectors,
+    good_settings,
+    small_world,
+    wait_until,
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def served(console: Console) -> AsyncIterator[str]:
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(console), host="127.0.0.1", port=port, log_level="warning")
+    )
+    task = asyncio.create_task(server.serve())
+    await wait_until(lambda: asyncio.sleep(0, server.started))
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def user(console: Console, accounts: Accounts) -> list[str]:
+    """Options that sign in as an admin of the tenant."""
+    name = f"cli-{accounts.tenant}"
+    await console.users.create(name, "cli-password", "admin", accounts.tenant)
+    return ["--user", name, "--password", "cli-password"]
+
+
+async def revsync(url: str, *args: str) -> Any:
+    """Run the CLI in a thread (the console answers on this event loop meanwhile)."""
+    runner = CliRunner()
+    return await asyncio.to_thread(
+        runner.invoke, cli, ["--url", url, *args], env={"COLUMNS": "200"}
+    )
+
+
+async def test_configure_saves_a_file_and_shows_each_refusal_by_field(
+    served: str, user: list[str], accounts: Accounts, tmp_path: Path
+):
+    good = tmp_path / "settings.yaml"
+    good.write_text(yaml.safe_dump(good_settings(accounts)))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({**good_settings(accounts), "bill_profile": "4"}))
+
+    saved = await revsync(served, *user, "configure", "--file", str(good))
+    refused = await revsync(served, *user, "configure", "--file", str(bad))
+
+    assert saved.exit_code == 0, saved.output
+    assert f"saved settings of tenant {accounts.tenant}" in saved.output
+    assert refused.exit_code == 1
+    assert "bill_profile" in refused.output and "inactive" in refused.output
+    assert accounts.client_secret not in saved.output + refused.output
+
+
+async def test_sync_shows_progress_until_the_run_is_done_then_mappings_and_audit(
+    served: str,
+    user: list[str],
+    configured: Accounts,
+    js: JetStreamContext,
+    running: ConsoleConsumers,
+    company: None,
+):
+    connectors = asyncio.create_task(fake_connectors(js, configured.tenant, small_world()))
+
+    synced = await revsync(served, *user, "sync", "--poll", "0.2")
+    await connectors
+
+    assert synced.exit_code == 0, synced.output
+    assert "RMM companies" in synced.output and "Rev.io customers" in synced.output
+    assert synced.output.strip().endswith("done")
+    listed = await revsync(served, *user, "mappings", "list", "--state", "suggested")
+    assert listed.exit_code == 0, listed.output
+    assert "Globex Industrial" in listed.output
+    confirmed = await revsync(served, *user, "mappings", "confirm", "102")
+    assert confirmed.exit_code == 0, confirmed.output
+    assert "linked" in confirmed.output
+    found = await revsync(served, *user, "mappings", "search", "initrode", "--side", "rmm")
+    assert "c4" in found.output
+    trail = await revsync(served, *user, "audit", "--type", "CustomerLinked")
+    assert trail.exit_code == 0, trail.output
+    assert "Linked to RMM company" in trail.output
+
+
+async def test_a_refused_call_is_explained_and_fails(served: str, user: list[str]):
+    unconfigured = await revsync(served, *user, "sync", "--no-wait")
+    wrong = await revsync(served, "--user", "nobody", "--password", "x", "audit")
+
+    assert unconfigured.exit_code == 1
+    assert "not configured" in unconfigured.output
+    assert wrong.exit_code == 1
+    assert "401" in wrong.output
+
+
+@pytest.fixture
+async def fresh_database(servers: DevServers) -> AsyncIterator[str]:
+    """A database of this test alone: replay rebuilds every projection of a database, and
+    other tests' events are theirs."""
+    name = f"revsync_replay_{secrets.token_hex(4)}"
+    url = await ensure_database(servers.database_url, name)
+    conn = await connect(url)
+    try:
+        await apply_migrations(conn)
+    finally:
+        await conn.close()
+    yield url
+    admin = await asyncpg.connect(servers.database_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def test_replay_rebuilds_the_projections_from_the_event_log(
+    fresh_database: str, secret_key: str
+):
+    pool = await create_pool(fresh_database, max_size=4)
+    try:
+        store = TenantStore(pool, SecretBox(secret_key))
+        await store.save(Tenant(id="replayed", name="Replayed MSP"), actor="test")
+        first = await start_run(pool, "replayed", "alice")
+        await cancel_run(pool, "replayed", first, "alice")
+        await start_run(pool, "replayed", "bob", "full")
+        runs, tenants = (
+            "SELECT * FROM sync_runs ORDER BY run_id",
+            ("SELECT tenant_id, name, enabled, config FROM tenants ORDER BY tenant_id"),
+        )
+        before = (
+            [dict(r) for r in await pool.fetch(runs)],
+            [dict(r) for r in await pool.fetch(tenants)],
+        )
+
+        replayed = await asyncio.to_thread(
+            CliRunner().invoke, cli, ["replay", "--database-url", fresh_database]
+        )
+
+        assert replayed.exit_code == 0, replayed.output
+        assert "sync-runs" in replayed.output and "company-links" in replayed.output
+        after = (
+            [dict(r) for r in await pool.fetch(runs)],
+            [dict(r) for r in await pool.fetch(tenants)],
+        )
+        assert after == before
+        assert len(after[0]) == 2 and {r["phase"] for r in after[0]} == {"cancelled", "listing"}
+        found = await store.load("replayed", with_secrets=False)
+        assert found is not None and found.name == "Replayed MSP"
+    finally:
+        await pool.close()
+
+
+def test_sandbox_runs_the_sandboxes_with_their_options():
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from services.console.cli import main; main()",
+            "sandbox",
+            "--help",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "--revio-port" in shown.stdout and "--snapshot" in shown.stdout

@@ -1,0 +1,229 @@
+"""The alert service through its handlers on real NATS JetStream and PostgreSQL: changes and
+results published as the connectors would, commands read back from the COMMANDS stream."""
+
+import asyncio
+import random
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+from nats.js import JetStreamContext
+from revsync.contracts.base import Result, ResultStatus
+from revsync.contracts.revio import AddRevioJournalEntry, CreateRevioTicket, UpdateRevioTicket
+from revsync.contracts.rmm import RmmAlert, RmmAlertChanged
+from revsync.devservers import DevServers
+from revsync.eventlog import EventStore
+from revsync.messaging import make_broker, publish
+from revsync.projection import replay
+from revsync.tenancy import SyncSettings
+
+from services.alert.app import AlertService, follow_company_links, register
+from services.alert.projection import AlertTickets
+from tests.integration.service_harness import (
+    FAST,
+    Harness,
+    link_company,
+    publish_again,
+    save_tenant,
+    settings_reader,
+    unique_name,
+)
+
+T0 = datetime(2025, 3, 1, 2, 0, tzinfo=UTC)
+SETTINGS = SyncSettings(
+    sync_alerts=True,
+    min_alert_severity="High",
+    auto_close_on_alert_clear=True,
+    alert_ticket_type="RMM Alert",
+)
+
+
+def raised(
+    tenant: str,
+    endpoint: str = "ep-1",
+    condition: str = "cpu",
+    at: float = 0,
+    kind: str = "raised",
+    severity: str = "High",
+    company: str = "co-1",
+    ticket: str | None = None,
+) -> RmmAlertChanged:
+    return RmmAlertChanged(
+        tenant_id=tenant,
+        kind=kind,  # type: ignore[arg-type]
+        alert=RmmAlert(
+            ticket_id=ticket or f"rt-{endpoint}-{condition}",
+            endpoint_id=endpoint,
+            company_id=company,
+            condition_id=condition,
+            severity=severity,  # type: ignore[arg-type]
+            summary=f"{condition} on {endpoint}",
+            status_category="Closed" if kind == "cleared" else "New",
+            updated_at=T0 + timedelta(seconds=at),
+        ),
+    )
+
+
+@pytest.fixture
+async def alert_service(
+    servers: DevServers, pool: asyncpg.Pool, js: JetStreamContext, tenant: str
+) -> AsyncIterator[tuple[Harness, AlertService, str]]:
+    await save_tenant(pool, tenant, SETTINGS)
+    await link_company(pool, tenant, "cust-1", "co-1")
+    name = unique_name("alert")
+    service = AlertService(pool, settings_reader(pool), consumer=name)
+    broker = make_broker(servers.nats_url)
+    register(broker, service, name=name, tenant=tenant, policy=FAST, workers=16)
+    harness = Harness(broker, pool, js, tenant)
+    yield harness, service, name
+    await harness.stop()
+
+
+async def drained(harness: Harness, name: str) -> None:
+    await harness.drained("CHANGES", [f"{name}-alerts", f"{name}-revio-tickets"])
+    await harness.drained("RESULTS", [f"{name}-results"])
+
+
+async def test_duplicate_and_concurrent_raises_make_one_create_per_condition(alert_service):
+    harness, _, name = alert_service
+    await harness.start()
+    first = raised(harness.tenant_id)
+    repeats = [raised(harness.tenant_id, at=i) for i in range(1, 20)]
+    await asyncio.gather(
+        publish(harness.js, first),
+        *(publish_again(harness.js, first) for _ in range(5)),
+        *(publish(harness.js, r) for r in repeats),
+    )
+    await drained(harness, name)
+
+    commands = await harness.commands.drain()
+    assert len([c for c in commands if isinstance(c, CreateRevioTicket)]) == 1
+    events = await harness.events("alert")
+    assert [e.type for e in events].count("AlertTicketRequested") == 1
+    assert all(e.type in ("AlertTicketRequested", "AlertRepeated") for e in events)
+
+
+async def test_repeat_is_a_journal_entry_and_clear_auto_closes(alert_service):
+    harness, _, name = alert_service
+    await harness.start()
+    tenant = harness.tenant_id
+    await publish(harness.js, raised(tenant, severity="Critical"))
+    (create,) = await harness.commands.wait_for(CreateRevioTicket, 1)
+    assert (create.customer_id, create.ticket_type) == ("cust-1", "RMM Alert")
+    assert create.rmm_ticket_id == "rt-ep-1-cpu"
+
+    await publish(harness.js, Result.of(create, ResultStatus.OK, {"ticket_id": "R-77"}))
+    await harness.wait_for_event("alert", "AlertTicketLinked")
+    await publish(harness.js, raised(tenant, at=60, kind="updated"))
+    (journal,) = await harness.commands.wait_for(AddRevioJournalEntry, 1)
+    assert journal.ticket_id == "R-77"
+    await publish(harness.js, raised(tenant, at=120, kind="cleared"))
+    (close,) = await harness.commands.wait_for(UpdateRevioTicket, 1)
+    assert (close.ticket_id, close.custom_status) == ("R-77", "auto-closed")
+
+    await drained(harness, name)
+    row = await harness.pool.fetchrow(
+        "SELECT state, count, revio_ticket_id FROM alert_tickets WHERE tenant_id = $1", tenant
+    )
+    assert dict(row) == {"state": "closed", "count": 2, "revio_ticket_id": "R-77"}
+    assert len(harness.commands.of(CreateRevioTicket)) == 1
+    await assert_replay_rebuilds_the_same_rows(harness.pool, tenant)
+
+
+async def assert_replay_rebuilds_the_same_rows(pool: asyncpg.Pool, tenant: str) -> None:
+    queries = [
+        "SELECT * FROM alert_tickets WHERE tenant_id = $1 ORDER BY alert_key",
+        "SELECT * FROM alert_commands WHERE tenant_id = $1 ORDER BY command_id",
+    ]
+    before = [[dict(r) for r in await pool.fetch(q, tenant)] for q in queries]
+    await replay(pool, [AlertTickets()])
+    after = [[dict(r) for r in await pool.fetch(q, tenant)] for q in queries]
+    assert after == before and before[1]
+
+
+async def test_low_alert_with_minimum_high_sends_nothing_and_records_one_skip(alert_service):
+    harness, _, name = alert_service
+    await harness.start()
+    tenant = harness.tenant_id
+    await publish(harness.js, raised(tenant, severity="Low"))
+    await publish(harness.js, raised(tenant, severity="Low", kind="seen"))
+    await drained(harness, name)
+
+    events = await harness.events("alert")
+    assert [e.type for e in events] == ["AlertSkipped"]
+    assert {k: events[0].data[k] for k in ("reason", "severity", "minimum")} == {
+        "reason": "below_threshold",
+        "severity": "Low",
+        "minimum": "High",
+    }
+    assert await harness.commands.drain() == []
+
+
+async def test_unlinked_alert_is_parked_then_ticketed_when_the_company_links(alert_service):
+    harness, service, name = alert_service
+    tenant = harness.tenant_id
+    follower = follow_company_links(service, EventStore(harness.pool), f"{name}:links")
+    await harness.start(follower)
+    await publish(harness.js, raised(tenant, company="co-2"))
+    (parked,) = await harness.wait_for_event("alert", "AlertParked")
+    assert (parked.data["reason"], parked.data["company_id"]) == ("company_not_linked", "co-2")
+    await drained(harness, name)
+    assert await harness.commands.drain() == []
+    state, reason = await harness.pool.fetchrow(
+        "SELECT state, reason FROM alert_tickets WHERE tenant_id = $1", tenant
+    )
+    assert (state, reason) == ("parked", "company_not_linked")
+
+    await link_company(harness.pool, tenant, "cust-2", "co-2")
+    (requested,) = await harness.wait_for_event("alert", "AlertTicketRequested")
+    assert requested.data["trigger"] == "company_linked"
+    (create,) = await harness.commands.wait_for(CreateRevioTicket, 1)
+    assert create.customer_id == "cust-2"
+
+
+async def test_storm_of_500_raises_on_100_conditions_gives_exactly_100_creates(alert_service):
+    harness, _, name = alert_service
+    await harness.start()
+    tenant = harness.tenant_id
+    rng = random.Random(11)
+    storm = [
+        raised(tenant, endpoint=f"ep-{i % 25}", condition=f"cond-{i // 25}", at=rng.random() * 60)
+        for i in range(100)
+        for _ in range(5)
+    ]
+    rng.shuffle(storm)
+    duplicates = rng.sample(storm, 50)
+    await asyncio.gather(
+        *(publish(harness.js, change) for change in storm),
+        *(publish_again(harness.js, change) for change in duplicates),
+    )
+    await drained(harness, name)
+
+    creates = [c for c in await harness.commands.drain() if isinstance(c, CreateRevioTicket)]
+    assert len(creates) == 100
+    assert len({c.source_key for c in creates}) == 100
+    rows = await harness.pool.fetchval(
+        "SELECT count(*) FROM alert_tickets WHERE tenant_id = $1 AND state = 'requested'", tenant
+    )
+    assert rows == 100
+
+
+async def test_same_alert_ids_in_two_tenants_never_share_a_ticket(
+    alert_service, pool: asyncpg.Pool, js: JetStreamContext, servers: DevServers
+):
+    harness, service, name = alert_service
+    other = unique_name("t")
+    await save_tenant(pool, other, SETTINGS)
+    await link_company(pool, other, "cust-1", "co-1")
+    register(harness.broker, service, name=f"{name}o", tenant=other, policy=FAST, workers=4)
+    await harness.start()
+    await publish(js, raised(harness.tenant_id))
+    await publish(js, raised(other))
+    await harness.commands.wait_for(CreateRevioTicket, 1)
+    await harness.drained("CHANGES", [f"{name}o-alerts"])
+    for tenant_id in (harness.tenant_id, other):
+        events = await EventStore(pool).read_category(tenant_id, "alert")
+        assert [e.type for e in events] == ["AlertTicketRequested"]
+        assert events[0].tenant_id == tenant_id
+    assert len(harness.commands.of(CreateRevioTicket)) == 1

@@ -1,0 +1,229 @@
+"""Rev.io command handlers against the sandbox, over real NATS and PostgreSQL: each command
+runs at most once in Rev.io, names what it created, and classifies what went wrong."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import uuid4
+
+import asyncpg
+import pytest
+from nats.js import JetStreamContext
+from revsync.contracts import ResultStatus
+from revsync.contracts.revio import (
+    AddRevioJournalEntry,
+    CreateRevioCustomer,
+    CreateRevioTicket,
+    RevioAddress,
+    UpdateRevioCustomer,
+    UpdateRevioTicket,
+    UpsertRevioAsset,
+)
+from revsync.devservers import DevServers
+from revsync.messaging import publish
+
+from services.revio_connector import markers
+from tests.integration.revio_connector_support import (
+    Sandbox,
+    connector_settings,
+    disable_tenant,
+    outcome,
+    running_connector,
+    running_sandbox,
+    save_tenant,
+    wait_for,
+)
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Sandbox]:
+    async with running_sandbox() as running:
+        yield running
+
+
+@pytest.fixture
+async def revio_tenant(pool: asyncpg.Pool, tenant: str, sandbox: Sandbox) -> AsyncIterator[str]:
+    saved = await save_tenant(pool, tenant, sandbox.url, asset_sync_enabled=True,
+                              asset_type="RMM Endpoint")  # fmt: skip
+    yield tenant
+    await disable_tenant(pool, saved)
+
+
+@pytest.fixture
+async def connector(
+    servers: DevServers, database_url: str, revio_tenant: str
+) -> AsyncIterator[Any]:
+    settings = connector_settings(servers, database_url)
+    async with running_connector(settings, watch=False) as running:
+        yield running
+
+
+def tickets_with_key(sandbox: Sandbox, key: str) -> list[dict[str, Any]]:
+    rows = sandbox.store().tickets.rows.values()
+    return [t for t in rows if any(f["value"] == key for f in t["fields"]
+                                   if f["label"] == markers.SOURCE_KEY_FIELD)]  # fmt: skip
+
+
+async def test_a_ticket_command_delivered_twice_creates_one_ticket_and_names_it(
+    connector: Any, sandbox: Sandbox, js: JetStreamContext, pool: asyncpg.Pool, revio_tenant: str
+):
+    command = CreateRevioTicket(
+        tenant_id=revio_tenant, source_key="alert:42", customer_id="10001", title="Disk full",
+        description="C: is 99% full", ticket_type="RMM Alert", priority="High",
+        rmm_ticket_id="rmm-42",
+    )  # fmt: skip
+    await publish(js, command)
+    # the same command again under another NATS message id: JetStream cannot drop it
+    await js.publish(command.subject, command.to_bytes(), headers={"Nats-Msg-Id": "again"})
+    result = await outcome(pool, revio_tenant, command.message_id)
+    assert result.status is ResultStatus.OK
+    created = tickets_with_key(sandbox, "alert:42")
+    assert len(created) == 1
+    assert result.external_ids == {"ticket_id": str(created[0]["ticket_id"])}
+    assert created[0]["priority"] == "HIGH" and created[0]["ticket_type_id"] == 2
+    assert sandbox.statuses("POST", "/v1/Tickets") == [201]
+
+    # a new command for the same source (e.g. reissued after a lost result) finds it
+    again = command.model_copy(update={"message_id": CreateRevioTicket(
+        tenant_id=revio_tenant, source_key="x", customer_id="1", title="", description=""
+    ).message_id})  # fmt: skip
+    await publish(js, again)
+    second = await outcome(pool, revio_tenant, again.message_id)
+    assert second.external_ids == result.external_ids
+    assert len(tickets_with_key(sandbox, "alert:42")) == 1
+
+
+async def run(
+    js: JetStreamContext, pool: asyncpg.Pool, command: Any, within_s: float = 20.0
+) -> Any:
+    await publish(js, command)
+    return await outcome(pool, command.tenant_id, command.message_id, within_s)
+
+
+async def test_customer_asset_ticket_and_journal_commands_each_land_once(
+    connector: Any, sandbox: Sandbox, js: JetStreamContext, pool: asyncpg.Pool, revio_tenant: str
+):
+    store = sandbox.store()
+    address = RevioAddress(id="", line_1="9 Harbour Rd", city="Portland", state="ME",
+                           postal_code="04101", country="US")  # fmt: skip
+    create = CreateRevioCustomer(
+        tenant_id=revio_tenant, rmm_company_id="co-7", name="Northwind Traders",
+        bill_profile_id="1", customer_class="business", address=address,
+    )  # fmt: skip
+    created = await run(js, pool, create)
+    customer_id = created.external_ids["customer_id"]
+    record = store.customers.rows[int(customer_id)]
+    service = store.addresses.rows[record["service_address_id"]]
+    assert (service["company_name"], service["city"]) == ("Northwind Traders", "Portland")
+    assert record["profile"]["class"] == "BUSINESS"
+    # the same RMM company again (a new command): Rev.io keeps one customer
+    again = await run(js, pool, create.model_copy(update={"message_id": uuid4()}))
+    assert again.external_ids == created.external_ids
+    named = [c for c in store.customers.rows.values()
+             if any(f["value"] == "co-7" for f in c["fields"])]  # fmt: skip
+    assert len(named) == 1
+
+    update = UpdateRevioCustomer(tenant_id=revio_tenant, customer_id=customer_id,
+                                 name="Northwind Ltd", description="RMM: co-7")  # fmt: skip
+    assert (await run(js, pool, update)).ok
+    assert store.addresses.rows[record["service_address_id"]]["company_name"] == "Northwind Ltd"
+    assert {"label": markers.DESCRIPTION_FIELD, "value": "RMM: co-7"}.items() <= {
+        k: v for f in record["fields"] if f["label"] == markers.DESCRIPTION_FIELD
+        for k, v in f.items()
+    }.items()  # fmt: skip
+
+    upsert = UpsertRevioAsset(tenant_id=revio_tenant, customer_id=customer_id,
+                              identifier="ep-1", asset_type_id="1",
+                              fields={"Hostname": "pc-1"})  # fmt: skip
+    first = await run(js, pool, upsert)
+    moved = upsert.model_copy(update={"message_id": uuid4(), "status": "RETIRED"})
+    second = await run(js, pool, moved)
+    assert first.external_ids == second.external_ids
+    items = [i for i in store.inventory_items.rows.values() if i["identifier"] == "ep-1"]
+    assert len(items) == 1 and items[0]["status"] == "RETIRED"
+    assert items[0]["fields"][0]["value"] == "pc-1"
+
+    ticket = await run(js, pool, CreateRevioTicket(
+        tenant_id=revio_tenant, source_key="manual:1", customer_id=customer_id, title="Help",
+        description="VPN down",
+    ))  # fmt: skip
+    ticket_id = ticket.external_ids["ticket_id"]
+    closed = await run(js, pool, UpdateRevioTicket(
+        tenant_id=revio_tenant, ticket_id=ticket_id, custom_status="auto-closed"
+    ))  # fmt: skip
+    assert closed.ok
+    held = store.tickets.rows[int(ticket_id)]
+    assert (held["status"], held["custom_status"]) == ("CLOSED", "auto-closed")
+
+    note = AddRevioJournalEntry(tenant_id=revio_tenant, ticket_id=ticket_id,
+                                text="Cleared in RMM", source_note_id="n-9")  # fmt: skip
+    added = await run(js, pool, note)
+    repeated = await run(js, pool, note.model_copy(update={"message_id": uuid4()}))
+    assert added.external_ids == repeated.external_ids
+    journals = [j for j in store.ticket_journals.rows.values() if j["ticket_id"] == int(ticket_id)]
+    assert len(journals) == 1 and journals[0]["message"].startswith("Cleared in RMM")
+
+
+async def test_vendor_refusals_are_classified_with_the_vendors_words(
+    connector: Any, sandbox: Sandbox, js: JetStreamContext, pool: asyncpg.Pool, revio_tenant: str
+):
+    ticket_id = await sandbox.new_ticket()
+    unknown_status = await run(js, pool, UpdateRevioTicket(
+        tenant_id=revio_tenant, ticket_id=ticket_id, custom_status="no-such-status"
+    ))  # fmt: skip
+    assert unknown_status.status is ResultStatus.REJECTED
+    assert "Ticket status 'no-such-status' does not exist." in (unknown_status.reason or "")
+
+    missing = await run(js, pool, UpdateRevioTicket(
+        tenant_id=revio_tenant, ticket_id="29999", status="CLOSED"
+    ))  # fmt: skip
+    assert missing.status is ResultStatus.NOT_FOUND
+
+    inactive = await run(js, pool, CreateRevioCustomer(
+        tenant_id=revio_tenant, rmm_company_id="co-x", name="X", bill_profile_id="4",
+        customer_class="BUSINESS",
+    ))  # fmt: skip
+    assert inactive.status is ResultStatus.REJECTED and "inactive" in (inactive.reason or "")
+
+
+async def test_bad_credentials_and_missing_permissions_are_classified(
+    servers: DevServers,
+    database_url: str,
+    sandbox: Sandbox,
+    js: JetStreamContext,
+    pool: asyncpg.Pool,
+    tenant: str,
+):
+    ticket_id = await sandbox.new_ticket()
+    wrong = await save_tenant(pool, tenant, sandbox.url, password="wrong")
+    settings = connector_settings(servers, database_url)
+    try:
+        async with running_connector(settings, watch=False) as connector:
+            denied = await run(js, pool, UpdateRevioTicket(
+                tenant_id=tenant, ticket_id=ticket_id, status="CLOSED"
+            ))  # fmt: skip
+            assert denied.status is ResultStatus.REJECTED
+            assert "unauthorized" in (denied.reason or "") and "401" in (denied.reason or "")
+
+            await save_tenant(pool, tenant, sandbox.url)
+
+            def password_changed() -> bool:
+                served = connector.registry.served.get(tenant)
+                secret = served.runtime.tenant.revio.password if served else None
+                return secret is not None and secret.get_secret_value() == "sandbox"
+
+            await wait_for(password_changed)
+            await sandbox.control.put(
+                "/_sandbox/revio/accounts/SANDBOX/permissions",
+                json={"permissions": ["Tickets:read"]},
+            )
+            forbidden = await run(js, pool, UpdateRevioTicket(
+                tenant_id=tenant, ticket_id=ticket_id, status="CLOSED"
+            ))  # fmt: skip
+            assert forbidden.status is ResultStatus.REJECTED
+            assert "403" in (forbidden.reason or "") and "no write permission" in (
+                forbidden.reason or ""
+            )
+    finally:
+        await disable_tenant(pool, wrong)

@@ -1,0 +1,454 @@
+"""The alert rules (services/alert/decide.py), pure: no servers, no clock."""
+
+import random
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from revsync.contracts.base import Command, Result, ResultStatus
+from revsync.contracts.revio import (
+    AddRevioJournalEntry,
+    CreateRevioTicket,
+    RevioTicket,
+    UpdateRevioTicket,
+)
+from revsync.contracts.rmm import RmmAlert, RmmAlertChanged
+from revsync.decision import Decision, DecisionContext
+from revsync.tenancy import SEVERITY_ORDER, SyncSettings
+
+from services.alert import decide
+from services.alert.state import AlertState, alert_key, apply, from_json, to_json
+
+T0 = datetime(2025, 3, 1, 2, 0, tzinfo=UTC)
+TENANT = "msp1"
+ON = SyncSettings(
+    sync_alerts=True,
+    min_alert_severity="High",
+    auto_close_on_alert_clear=True,
+    alert_ticket_type="RMM Alert",
+)
+LINKED = decide.Placement(customer_id="cust-9", revio_asset_id="asset-5")
+UNLINKED = decide.Placement()
+
+
+def alert_change(
+    kind: str = "raised",
+    severity: str = "High",
+    at: int = 0,
+    ticket: str = "rt-1",
+    endpoint: str | None = "ep-1",
+    condition: str = "cpu-high",
+    company: str | None = "co-1",
+    summary: str = "CPU above 95%",
+) -> RmmAlertChanged:
+    return RmmAlertChanged(
+        tenant_id=TENANT,
+        kind=kind,  # type: ignore[arg-type]
+        alert=RmmAlert(
+            ticket_id=ticket,
+            endpoint_id=endpoint,
+            company_id=company,
+            condition_id=condition,
+            severity=severity,  # type: ignore[arg-type]
+            summary=summary,
+            status_category="Closed" if kind == "cleared" else "New",
+            updated_at=T0 + timedelta(seconds=at),
+        ),
+    )
+
+
+class Alert:
+    """One (endpoint, condition) stream: decisions are folded as the service would."""
+
+    def __init__(self, key: str = "ep-1:cpu-high", settings: SyncSettings = ON) -> None:
+        self.state = AlertState(key=key)
+        self.settings = settings
+        self.history: list[Decision] = []
+
+    def _fold(self, decision: Decision) -> Decision:
+        for event in decision.events:
+            self.state = replace(
+                apply(self.state, event.type, event.data), version=self.state.version + 1
+            )
+        self.history.append(decision)
+        return decision
+
+    def observe(self, change: RmmAlertChanged, placement: decide.Placement = LINKED) -> Decision:
+        ctx = DecisionContext.of(change, T0)
+        return self._fold(decide.decide_alert(self.state, change, self.settings, placement, ctx))
+
+    def result(self, command: Command, status: ResultStatus = ResultStatus.OK, **ids: str):
+        result = Result.of(command, status, ids or None, reason=None if ids else "refused")
+        ctx = DecisionContext.of(result, T0)
+        if command.verb == "create":
+            decision = decide.decide_create_result(self.state, result, self.settings, ctx)
+        else:
+            decision = decide.decide_command_result(self.state, result, ctx)
+        return self._fold(decision)
+
+    def company_linked(self, placement: decide.Placement = LINKED) -> Decision:
+        ctx = DecisionContext(tenant_id=TENANT, now=T0, seed=T0_SEED)
+        return self._fold(decide.decide_company_linked(self.state, self.settings, placement, ctx))
+
+    def revio_ticket(self, ticket: RevioTicket) -> Decision:
+        ctx = DecisionContext(tenant_id=TENANT, now=T0, seed=T0_SEED)
+        return self._fold(decide.decide_revio_ticket(self.state, ticket, ctx))
+
+    def commands(self, kind: type[Command] = Command) -> list[Any]:
+        return [c for d in self.history for c in d.commands if isinstance(c, kind)]
+
+    def events(self, type_: str | None = None) -> list[Any]:
+        return [e for d in self.history for e in d.events if type_ is None or e.type == type_]
+
+    def open_ticket(self, at: int = 0) -> CreateRevioTicket:
+        """Raise the alert and have the create answered with ticket `R-1`."""
+        self.observe(alert_change(at=at))
+        create = self.commands(CreateRevioTicket)[-1]
+        self.result(create, ticket_id="R-1")
+        return create
+
+
+T0_SEED = alert_change().message_id
+
+
+# --- threshold ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("minimum", SEVERITY_ORDER)
+@pytest.mark.parametrize("severity", SEVERITY_ORDER)
+def test_severity_meets_minimum_at_every_boundary(severity: str, minimum: str):
+    expected = SEVERITY_ORDER.index(severity) >= SEVERITY_ORDER.index(minimum)
+    assert decide.severity_meets_minimum(severity, minimum) is expected
+
+
+@pytest.mark.parametrize(
+    ("severity", "opens"), [("Critical", True), ("High", True), ("Medium", False)]
+)
+def test_alert_at_or_above_minimum_opens_a_ticket_and_below_is_skipped(severity, opens):
+    alert = Alert()
+    decision = alert.observe(alert_change(severity=severity))
+    assert bool(alert.commands(CreateRevioTicket)) is opens
+    if not opens:
+        assert decision.event_types == ["AlertSkipped"]
+        assert not decision.commands
+
+
+def test_alert_below_minimum_severity_is_skipped_and_logged_once():
+    alert = Alert(settings=ON.model_copy(update={"min_alert_severity": "High"}))
+    first = alert.observe(alert_change(severity="Low"))
+    again = alert.observe(alert_change(severity="Low", at=5, kind="updated"))
+
+    assert first.event_types == ["AlertSkipped"]
+    skipped = first.events[0].data
+    assert skipped["reason"] == "below_threshold"
+    assert skipped["rule"] == "severity_meets_minimum"
+    assert (skipped["severity"], skipped["minimum"]) == ("Low", "High")
+    assert again.empty and alert.commands() == []
+
+
+def test_skipped_alert_escalating_to_the_minimum_opens_a_ticket():
+    alert = Alert()
+    alert.observe(alert_change(severity="Medium"))
+    alert.observe(alert_change(severity="High", at=10, kind="updated"))
+    assert len(alert.commands(CreateRevioTicket)) == 1
+
+
+def test_sync_alerts_off_turns_no_alert_into_a_ticket():
+    alert = Alert(settings=ON.model_copy(update={"sync_alerts": False}))
+    decision = alert.observe(alert_change(severity="Critical"))
+    alert.observe(alert_change(severity="Critical", at=1, kind="updated"))
+    assert decision.event_types == ["AlertSkipped"]
+    assert decision.events[0].data["reason"] == "sync_alerts_off"
+    assert alert.commands() == []
+    assert len(alert.events("AlertSkipped")) == 1
+
+
+# --- the ticket -----------------------------------------------------------------------------
+
+
+def test_ticket_carries_type_customer_summary_severity_endpoint_asset_and_rmm_reference():
+    alert = Alert()
+    decision = alert.observe(alert_change(severity="Critical"))
+    (create,) = decision.commands
+    assert isinstance(create, CreateRevioTicket)
+    assert create.ticket_type == "RMM Alert"
+    assert create.customer_id == "cust-9"
+    assert create.rmm_ticket_id == "rt-1"
+    assert create.priority == "Critical"
+    assert "CPU above 95%" in create.title and "Critical" in create.title
+    for expected in ("Severity: Critical", "Endpoint: ep-1", "Rev.io asset: asset-5", "rt-1"):
+        assert expected in create.description
+    assert create.source_key == "rmm-alert:ep-1:cpu-high:1"
+    requested = decision.events[0]
+    assert requested.type == "AlertTicketRequested"
+    assert requested.data["rule"] == "should_open_ticket"
+    assert requested.data["command_id"] == str(create.message_id)
+    assert create.tenant_id == TENANT and create.occurred_at == T0
+
+
+def test_ticket_without_an_asset_does_not_mention_one():
+    alert = Alert()
+    alert.observe(alert_change(), decide.Placement(customer_id="cust-9"))
+    assert "Rev.io asset" not in alert.commands(CreateRevioTicket)[0].description
+
+
+def test_deciding_is_deterministic_for_the_same_state_and_message():
+    change = alert_change()
+    first = decide.decide_alert(
+        AlertState(key="k"), change, ON, LINKED, DecisionContext.of(change, T0)
+    )
+    second = decide.decide_alert(
+        AlertState(key="k"), change, ON, LINKED, DecisionContext.of(change, T0)
+    )
+    assert first == second
+
+
+# --- one open ticket per (endpoint, condition) ---------------------------------------------
+
+
+def test_duplicate_alert_delivery_decides_nothing_new():
+    alert = Alert()
+    alert.observe(alert_change())
+    duplicate = alert.observe(alert_change())  # same ticket, same timestamp
+    assert duplicate.empty
+    assert len(alert.commands(CreateRevioTicket)) == 1
+
+
+def test_repeat_while_the_create_is_pending_is_counted_and_journaled_once_linked():
+    alert = Alert()
+    alert.observe(alert_change())
+    pending = alert.observe(alert_change(at=30))
+    assert pending.event_types == ["AlertRepeated"]
+    assert pending.events[0].data["journal"] == "deferred"
+    assert pending.commands == ()
+
+    create = alert.commands(CreateRevioTicket)[0]
+    linked = alert.result(create, ticket_id="R-1")
+    assert linked.event_types == ["AlertTicketLinked"]
+    assert linked.events[0].data["deferred_repeats"] == 1
+    (journal,) = linked.commands
+    assert isinstance(journal, AddRevioJournalEntry) and journal.ticket_id == "R-1"
+    assert len(alert.commands(CreateRevioTicket)) == 1
+
+
+def test_repeat_of_an_open_ticket_adds_a_journal_entry_and_counts():
+    alert = Alert()
+    alert.open_ticket()
+    second = alert.observe(alert_change(at=60))
+    third = alert.observe(alert_change(kind="updated", severity="Critical", at=120))
+
+    assert [e.data["count"] for e in alert.events("AlertRepeated")] == [2, 3]
+    assert second.events[0].data["journal"] == "sent"
+    (journal,) = third.commands
+    assert isinstance(journal, AddRevioJournalEntry)
+    assert journal.ticket_id == "R-1" and "updated" in journal.text and "Critical" in journal.text
+    assert len(alert.commands(CreateRevioTicket)) == 1
+    assert alert.state.count == 3
+
+
+def test_stale_observation_after_a_newer_one_is_ignored():
+    alert = Alert()
+    alert.open_ticket(at=100)
+    assert alert.observe(alert_change(at=50, kind="updated")).empty
+
+
+def test_result_of_a_create_we_no_longer_wait_for_is_ignored():
+    alert = Alert()
+    create = alert.open_ticket()
+    assert alert.result(create, ticket_id="R-1").empty
+
+
+# --- clears ---------------------------------------------------------------------------------
+
+
+def test_clear_with_auto_close_moves_the_ticket_to_auto_closed():
+    alert = Alert()
+    alert.open_ticket()
+    decision = alert.observe(alert_change(kind="cleared", at=300))
+    assert decision.event_types == ["AlertCleared"]
+    assert decision.events[0].data["action"] == "auto_closed"
+    (update,) = decision.commands
+    assert isinstance(update, UpdateRevioTicket)
+    assert (update.ticket_id, update.custom_status) == ("R-1", "auto-closed")
+    assert alert.state.phase == "closed"
+
+
+def test_clear_without_auto_close_adds_a_journal_entry_and_leaves_the_ticket_open():
+    alert = Alert(settings=ON.model_copy(update={"auto_close_on_alert_clear": False}))
+    alert.open_ticket()
+    decision = alert.observe(alert_change(kind="cleared", at=300))
+    assert decision.events[0].data["action"] == "journal_entry"
+    (journal,) = decision.commands
+    assert isinstance(journal, AddRevioJournalEntry) and "cleared" in journal.text
+    assert alert.commands(UpdateRevioTicket) == []
+
+
+def test_duplicate_clear_decides_nothing():
+    alert = Alert()
+    alert.open_ticket()
+    alert.observe(alert_change(kind="cleared", at=300))
+    assert alert.observe(alert_change(kind="cleared", at=300)).empty
+
+
+def test_clear_while_the_create_is_pending_is_applied_when_the_ticket_exists():
+    alert = Alert()
+    alert.observe(alert_change())
+    deferred = alert.observe(alert_change(kind="cleared", at=10))
+    assert deferred.events[0].data["action"] == "deferred_until_ticket_exists"
+    assert deferred.commands == ()
+
+    linked = alert.result(alert.commands(CreateRevioTicket)[0], ticket_id="R-1")
+    (update,) = linked.commands
+    assert isinstance(update, UpdateRevioTicket) and update.custom_status == "auto-closed"
+    assert alert.state.phase == "closed"
+
+
+def test_recurrence_after_the_ticket_closed_opens_a_new_ticket():
+    alert = Alert()
+    alert.open_ticket()
+    alert.observe(alert_change(kind="cleared", at=300))
+    recurrence = alert.observe(alert_change(ticket="rt-2", at=900))
+
+    creates = alert.commands(CreateRevioTicket)
+    assert len(creates) == 2
+    assert creates[1].source_key == "rmm-alert:ep-1:cpu-high:2"
+    assert creates[1].rmm_ticket_id == "rt-2"
+    assert recurrence.events[0].data["trigger"] == "recurrence"
+
+
+def test_recurrence_while_the_ticket_is_still_open_is_a_journal_entry():
+    alert = Alert(settings=ON.model_copy(update={"auto_close_on_alert_clear": False}))
+    alert.open_ticket()
+    alert.observe(alert_change(kind="cleared", at=300))
+    recurrence = alert.observe(alert_change(ticket="rt-2", at=900))
+    assert recurrence.events[0].data["recurred"] is True
+    assert "recurred" in alert.commands(AddRevioJournalEntry)[-1].text
+    assert len(alert.commands(CreateRevioTicket)) == 1
+
+
+def test_ticket_closed_in_revio_makes_the_next_occurrence_a_new_ticket():
+    alert = Alert()
+    alert.open_ticket()
+    closed = alert.revio_ticket(
+        RevioTicket(id="R-1", customer_id="cust-9", description="x", status="CLOSED", updated_at=T0)
+    )
+    assert closed.event_types == ["AlertTicketClosed"]
+    alert.observe(alert_change(at=50, kind="updated"))
+    assert len(alert.commands(CreateRevioTicket)) == 2
+
+
+def test_listing_of_an_alert_whose_ticket_was_closed_is_no_recurrence():
+    alert = Alert()
+    alert.open_ticket()
+    alert.revio_ticket(
+        RevioTicket(id="R-1", customer_id="cust-9", description="x", status="CLOSED", updated_at=T0)
+    )
+    assert alert.observe(alert_change(at=50, kind="seen")).empty
+    assert len(alert.commands(CreateRevioTicket)) == 1
+
+
+def test_failed_auto_close_leaves_the_ticket_open_for_the_next_occurrence():
+    alert = Alert()
+    alert.open_ticket()
+    alert.observe(alert_change(kind="cleared", at=300))
+    update = alert.commands(UpdateRevioTicket)[0]
+    failed = alert.result(update, ResultStatus.REJECTED)
+    assert failed.event_types == ["AlertCommandFailed"]
+    assert alert.state.phase == "cleared"
+    alert.observe(alert_change(ticket="rt-2", at=900))
+    assert len(alert.commands(CreateRevioTicket)) == 1
+
+
+# --- unlinked companies -----------------------------------------------------------------------
+
+
+def test_alert_of_an_unlinked_company_is_parked_with_a_visible_reason():
+    alert = Alert()
+    decision = alert.observe(alert_change(), UNLINKED)
+    assert decision.event_types == ["AlertParked"]
+    assert decision.events[0].data["reason"] == "company_not_linked"
+    assert decision.events[0].data["company_id"] == "co-1"
+    assert decision.commands == ()
+
+
+def test_alert_without_a_company_is_parked():
+    decision = Alert().observe(alert_change(company=None), UNLINKED)
+    assert decision.events[0].data["reason"] == "no_company"
+
+
+def test_parked_alert_is_ticketed_when_its_company_is_linked():
+    alert = Alert()
+    alert.observe(alert_change(), UNLINKED)
+    alert.observe(alert_change(at=20), UNLINKED)  # a repeat while parked: counted
+    assert alert.company_linked(UNLINKED).empty  # still not linked
+    decision = alert.company_linked()
+    assert decision.event_types == ["AlertTicketRequested"]
+    assert decision.events[0].data["trigger"] == "company_linked"
+    assert decision.events[0].data["count"] == 2
+    assert alert.company_linked().empty  # no second create
+
+
+def test_parked_alert_that_cleared_is_not_ticketed_when_the_link_appears():
+    alert = Alert()
+    alert.observe(alert_change(), UNLINKED)
+    dropped = alert.observe(alert_change(kind="cleared", at=5), UNLINKED)
+    assert dropped.events[0].data["action"] == "parked_alert_dropped"
+    assert alert.company_linked().empty
+    assert alert.commands() == []
+
+
+def test_parked_alert_next_repeat_after_the_link_opens_the_ticket():
+    alert = Alert()
+    alert.observe(alert_change(), UNLINKED)
+    alert.observe(alert_change(at=5))
+    assert len(alert.commands(CreateRevioTicket)) == 1
+
+
+# --- failures --------------------------------------------------------------------------------
+
+
+def test_refused_create_is_recorded_and_the_next_occurrence_retries_with_the_same_key():
+    alert = Alert()
+    alert.observe(alert_change())
+    first = alert.commands(CreateRevioTicket)[0]
+    failed = alert.result(first, ResultStatus.REJECTED)
+    assert failed.event_types == ["AlertTicketCreateFailed"]
+    assert failed.events[0].data["status"] == "rejected"
+    alert.observe(alert_change(at=10, kind="updated"))
+    retry = alert.commands(CreateRevioTicket)[1]
+    assert retry.source_key == first.source_key
+    assert alert.events("AlertTicketRequested")[-1].data["attempt"] == 2
+
+
+# --- storms ----------------------------------------------------------------------------------
+
+
+def test_storm_of_repeats_and_duplicates_gives_one_create_per_condition():
+    rng = random.Random(7)
+    keys = [(f"ep-{i % 40}", f"cond-{i // 40}") for i in range(100)]
+    deliveries = [
+        alert_change(endpoint=ep, condition=cond, at=rng.randrange(60))
+        for ep, cond in keys
+        for _ in range(5)
+    ]
+    deliveries += rng.sample(deliveries, 100)  # redeliveries of the very same messages
+    rng.shuffle(deliveries)
+    streams: dict[str, Alert] = {}
+    for change in deliveries:
+        a = change.alert
+        key = alert_key(a.endpoint_id, a.condition_id, a.ticket_id)
+        streams.setdefault(key, Alert(key=key)).observe(change)
+    creates = [c for s in streams.values() for c in s.commands(CreateRevioTicket)]
+    assert len(creates) == 100
+    assert len({c.source_key for c in creates}) == 100
+
+
+# --- state ----------------------------------------------------------------------------------
+
+
+def test_state_survives_its_json_form():
+    alert = Alert()
+    alert.observe(alert_change(), UNLINKED)
+    alert.observe(alert_change(severity="Medium", at=3), UNLINKED)
+    assert from_json(to_json(alert.state)) == alert.state

@@ -1,0 +1,185 @@
+"""The console's pure parts: plain words of decisions, the sync-run completion rule and ETA,
+settings documents, and the search ranking."""
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+from pydantic import SecretStr
+from revsync.tenancy import RevioConnection, RmmConnection, SyncSettings, Tenant
+
+from services.console.audit_words import WORDS, describe
+from services.console.live_checks import Lookup, RevioLookups
+from services.console.mappings import Unlinked
+from services.console.search import rank
+from services.console.settings_doc import build_candidate, document
+from services.console.sync_progress import KindProgress, RunProgress, completion_rule
+from services.console.validation import offline_rules, revio_rules
+
+NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("type_", "data", "words"),
+    [
+        (
+            "AlertSkipped",
+            {"reason": "below_threshold", "severity": "Low", "minimum": "High"},
+            "Skipped: alert severity Low is below the minimum High",
+        ),
+        ("AlertSkipped", {"reason": "sync_alerts_off"}, "Skipped: alert sync is off"),
+        (
+            "AlertParked",
+            {"reason": "company_not_linked"},
+            "Waiting: its RMM company is not linked to a Rev.io customer",
+        ),
+        (
+            "CustomerLinked",
+            {"rule": "exact_name", "rmm_company_id": "c1", "rmm_name": "Acme", "score": 100},
+            "Linked to RMM company Acme (c1) (the same normalized name, similarity 100%)",
+        ),
+        (
+            "LinkSuggested",
+            {"rule": "fuzzy_name", "candidates": [{"id": "c2", "name": "Globex", "score": 88.2}]},
+            "Suggested for review (a similar name): Globex (88%)",
+        ),
+        (
+            "SuggestionRejected",
+            {"rmm_company_id": "c2", "actor": "alice"},
+            "Suggestion RMM company c2 rejected by alice",
+        ),
+        (
+            "TicketSkipped",
+            {"reason": "customer_not_linked"},
+            "Skipped: its Rev.io customer is not linked to an RMM company",
+        ),
+        (
+            "SettingsChanged",
+            {"secrets_changed": ["rmm.client_secret"]},
+            "Settings saved; new RMM client secret",
+        ),
+        ("SomethingNew", {"rule": "a_new_rule"}, "Something new: a new rule"),
+        (
+            "AlertCleared",
+            {"action": "auto_closed"},
+            "Alert cleared: its Rev.io ticket moves to auto-closed",
+        ),
+    ],
+)
+def test_each_decision_reads_in_plain_words(type_, data, words):
+    assert describe(type_, data) == words
+
+
+def test_every_known_decision_has_words_even_with_missing_fields():
+    for type_ in WORDS:
+        assert describe(type_, {})  # never raises, never empty
+
+
+def progress(phase: str, *kinds: KindProgress, idle_s: float = 0.0) -> RunProgress:
+    return RunProgress(
+        tenant_id="t",
+        run_id=uuid4(),
+        kind="initial",
+        phase=phase,
+        version=3,
+        started_at=NOW - timedelta(seconds=60),
+        started_by="alice",
+        finished_at=None,
+        updated_at=NOW - timedelta(seconds=idle_s),
+        listings={"rmm": {"status": "ok"}, "revio": {"status": "ok"}},
+        errors=[],
+        kinds=list(kinds),
+        last_activity_at=NOW - timedelta(seconds=idle_s),
+    )
+
+
+def test_a_run_is_done_when_everything_seen_is_decided():
+    run = progress(
+        "deciding",
+        KindProgress("revio.customer", seen=5, total=5, decided=5),
+        KindProgress("revio.ticket", seen=2, total=2),
+    )
+    assert completion_rule(run, NOW, quiet_s=30) == "all_decided"
+
+
+def test_a_run_still_listing_or_missing_objects_is_not_done():
+    listing = progress("listing", KindProgress("rmm.company", seen=5, total=5, decided=5))
+    short = progress("deciding", KindProgress("rmm.company", seen=4, total=5, decided=4))
+    assert completion_rule(listing, NOW, 30) is None
+    assert completion_rule(short, NOW, 30) is None
+
+
+def test_a_listed_run_with_undecided_objects_is_done_after_a_quiet_period():
+    kinds = KindProgress("rmm.endpoint", seen=10, total=10, decided=7)
+    assert completion_rule(progress("deciding", kinds, idle_s=5), NOW, 30) is None
+    assert completion_rule(progress("deciding", kinds, idle_s=31), NOW, 30) == (
+        "quiet_after_listing"
+    )
+
+
+def test_the_eta_follows_the_share_of_work_done():
+    run = progress("listing", KindProgress("rmm.company", seen=50, total=100, decided=0))
+    assert run.fraction() == pytest.approx(0.25)
+    assert run.eta_s(NOW) == pytest.approx(180.0)
+    assert progress("done").eta_s(NOW) == 0.0
+
+
+def tenant(**settings) -> Tenant:
+    return Tenant(
+        id="acme",
+        name="Acme",
+        rmm=RmmConnection(client_id="id", client_secret=SecretStr("s")),
+        revio=RevioConnection(username="u", client_code="C", password=SecretStr("p")),
+        settings=SyncSettings(**settings),
+    )
+
+
+def test_an_update_keeps_stored_secrets_and_names_only_new_ones():
+    current = tenant()
+    patch = {"rmm": {"client_secret": "new"}, "min_alert_severity": "Low"}
+
+    candidate = build_candidate("acme", current, patch, replace=False)
+
+    assert candidate.errors == []
+    assert candidate.new_secrets == ["rmm.client_secret"]
+    assert candidate.checked and candidate.to_save
+    assert candidate.checked.revio.password.get_secret_value() == "p"  # type: ignore[union-attr]
+    assert candidate.to_save.revio.password is None  # not rewritten, not named
+    assert candidate.to_save.settings.min_alert_severity == "Low"
+
+
+def test_a_document_never_holds_a_secret():
+    doc = document(tenant(), {"rmm.client_secret"})
+    assert doc["rmm"] == {
+        "region": "NA",
+        "base_url": None,
+        "client_id": "id",
+        "client_secret_set": True,
+    }
+    assert "password" not in doc["revio"] and doc["revio"]["password_set"] is False
+
+
+def test_settings_that_need_another_are_refused_without_a_call():
+    errors = offline_rules(tenant(sync_alerts=True, asset_sync_enabled=True))
+    assert {e.field for e in errors} == {"alert_ticket_type", "asset_type"}
+
+
+def test_auto_close_needs_an_active_auto_closed_status():
+    lookups = RevioLookups(
+        bill_profiles=[],
+        ticket_types=[],
+        ticket_statuses=[Lookup("5", "auto-closed", active=False, extra="CLOSED")],
+        inventory_types=[],
+    )
+    errors = revio_rules(tenant(auto_close_on_alert_clear=True), lookups)
+    assert [e.field for e in errors] == ["auto_close_on_alert_clear"]
+
+
+def test_search_ranks_similar_names_first():
+    records = [
+        Unlinked("rmm", "c1", "Initrode Technologies"),
+        Unlinked("rmm", "c2", "Vandelay Imports"),
+        Unlinked("rmm", "c3", "Initech Holdings"),
+    ]
+    assert [hit["id"] for hit in rank(records, "initech")][:1] == ["c3"]
+    assert [hit["id"] for hit in rank(records, "")] == ["c3", "c1", "c2"]
