@@ -26,11 +26,21 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/python -m services.stack $(if $(FRESH),--fresh,)
 
+# Integration test modules each run in a pytest process of their own (with its own embedded
+# servers): services under test start background tasks and durable consumers, and one module's
+# leftovers must not load or steal messages from the next. The run goes on after a failure and
+# fails at the end.
+INTEGRATION_GROUPS = tests/integration/console $(sort $(wildcard tests/integration/test_*.py))
+
 test: install browser-deps
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest tests/unit tests/sandbox tests/browser $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory test-integration
 
 test-integration: install
-	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
+	@failed=""; for group in $(INTEGRATION_GROUPS); do \
+	  echo "== $$group"; $(BIN)/pytest $$group $(PYTEST_ARGS) || failed="$$failed $$group"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi
 
 lint: install
 	$(BIN)/ruff check libs services tests bench

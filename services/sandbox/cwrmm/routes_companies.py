@@ -1,5 +1,7 @@
 """Companies: list, create, get, and JSON-Patch update (as in newer API versions)."""
 
+from datetime import datetime
+
 from fastapi import APIRouter
 
 from services.sandbox.cwrmm.documents import ACTIVE, INACTIVE, company_document, iso
@@ -36,6 +38,7 @@ def create_company(body: JsonBody = None, store: RmmStore = WRITE) -> Document:
         raise bad_request("name is required")
     primary_site = site_fields(body["primarySite"], True) if body.get("primarySite") else None
     fields = {key: body[key] for key in TEXT_FIELDS if isinstance(body.get(key), str)}
+    _check_acquired_date(fields)
     status = body.get("activityStatus")
     inactive = isinstance(status, dict) and status.get("id") == INACTIVE["id"]
     company = company_document(
@@ -54,6 +57,18 @@ def create_company(body: JsonBody = None, store: RmmStore = WRITE) -> Document:
     return company
 
 
+def _check_acquired_date(fields: Document) -> None:
+    """The spec types acquiredDate as a date-time: refuse what is not one (as the vendor's
+    validation would) instead of storing and echoing it."""
+    value = fields.get("acquiredDate")
+    if not value:
+        return
+    try:
+        datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise bad_request("acquiredDate must be an RFC 3339 date-time") from None
+
+
 @router.get(PREFIX + "/{companyId}")
 def get_company(companyId: str, store: RmmStore = READ) -> Document:
     return store.company(companyId)
@@ -70,6 +85,7 @@ def patch_company(
     for key in (*TEXT_FIELDS, "name"):
         if key in result and not isinstance(result[key], str):
             raise bad_request(f"{key} must be a string")
+    _check_acquired_date(result)
     company.clear()
     company.update(result, updatedDate=iso(), updatedBy=api_user(store)["id"])
     for site in store.sites.values():
