@@ -37,7 +37,7 @@ from revsync.messaging.broker import make_broker
 from revsync.messaging.streams import ensure_streams
 from revsync.settings import RuntimeSettings
 from revsync.telemetry import setup_telemetry
-from revsync.tenancy import Tenant
+from revsync.tenancy import SyncSettings, Tenant
 from revsync.tenant_store import TenantStore
 
 log = get_logger(__name__)
@@ -62,6 +62,11 @@ class TenantCache:
         tenant = await self.store.load(tenant_id, with_secrets=False)
         self._cache[tenant_id] = (time.monotonic(), tenant)
         return tenant
+
+    async def settings_for(self, tenant_id: str) -> SyncSettings | None:
+        """The sync settings of an enabled tenant; None for an unknown or disabled one."""
+        tenant = await self.get(tenant_id)
+        return tenant.settings if tenant and tenant.enabled else None
 
 
 @dataclass

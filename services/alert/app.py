@@ -257,10 +257,6 @@ def register(
 
 
 async def setup(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
-    async def settings_for(tenant_id: str) -> SyncSettings | None:
-        tenant = await ctx.tenants.get(tenant_id)
-        return tenant.settings if tenant and tenant.enabled else None
-
-    service = AlertService(ctx.pool, settings_for, consumer=ctx.name)
+    service = AlertService(ctx.pool, ctx.tenants.settings_for, consumer=ctx.name)
     register(ctx.broker, service, name=ctx.name, policy=DeliveryPolicy(ctx.settings.max_deliver))
     return [follow_company_links(service, ctx.store)]

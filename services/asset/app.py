@@ -17,7 +17,6 @@ from revsync.contracts import Result, Subjects
 from revsync.contracts.rmm import RmmEndpointChanged
 from revsync.messaging import DeliveryPolicy, durable_subscriber
 from revsync.runtime import ServiceContext
-from revsync.tenancy import SyncSettings
 
 from services.asset.follower import follow_company_links, sweep_periodically
 from services.asset.handlers import AssetService
@@ -63,17 +62,9 @@ def register(
         )
 
 
-def settings_lookup(ctx: ServiceContext) -> Any:
-    async def settings_for(tenant_id: str) -> SyncSettings | None:
-        tenant = await ctx.tenants.get(tenant_id)
-        return tenant.settings if tenant and tenant.enabled else None
-
-    return settings_for
-
-
 async def setup(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
     config = AssetConfig()
-    service = AssetService(ctx.pool, settings_lookup(ctx), consumer=ctx.name)
+    service = AssetService(ctx.pool, ctx.tenants.settings_for, consumer=ctx.name)
     register(
         ctx.broker,
         service,

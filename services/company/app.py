@@ -19,7 +19,6 @@ from revsync.contracts.revio import RevioCustomerChanged
 from revsync.contracts.rmm import RmmCompanyChanged
 from revsync.messaging import DeliveryPolicy, durable_subscriber
 from revsync.runtime import ServiceContext
-from revsync.tenancy import SyncSettings
 
 from services.company.handlers import CompanyService
 from services.company.runs import watch_runs
@@ -92,17 +91,9 @@ def register(
         )
 
 
-def settings_lookup(ctx: ServiceContext) -> Any:
-    async def settings_for(tenant_id: str) -> SyncSettings | None:
-        tenant = await ctx.tenants.get(tenant_id)
-        return tenant.settings if tenant and tenant.enabled else None
-
-    return settings_for
-
-
 async def setup(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
     config = CompanyConfig()
-    service = CompanyService(ctx.pool, settings_lookup(ctx), consumer=ctx.name)
+    service = CompanyService(ctx.pool, ctx.tenants.settings_for, consumer=ctx.name)
     register(
         ctx.broker,
         service,
