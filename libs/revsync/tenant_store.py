@@ -1,16 +1,23 @@
-"""Saving and loading tenants: settings as events, secrets encrypted beside them."""
+"""Saving and loading tenants: settings as events, secrets encrypted beside them.
 
+A tenant's lifecycle (created, disabled, enabled) is recorded on its `tenant` stream, with the
+actor, in the same transaction as the `tenants` row it changes."""
+
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 from pydantic import SecretStr
 
-from revsync.eventlog.model import NewEvent
+from revsync.db import Conn
+from revsync.eventlog.model import NO_STREAM, ConcurrencyError, NewEvent
 from revsync.secrets_box import SecretBox
 from revsync.tenancy import Tenant
 from revsync.unit_of_work import UnitOfWork
 
 SETTINGS_STREAM = "settings"
+LIFECYCLE_STREAM = "tenant"
+CREATED, DISABLED, ENABLED = "TenantCreated", "TenantDisabled", "TenantEnabled"
 SECRET_FIELDS = {
     "rmm.client_secret": ("rmm", "client_secret"),
     "revio.password": ("revio", "password"),
@@ -35,6 +42,14 @@ def _secrets_of(tenant: Tenant) -> dict[str, str]:
     return found
 
 
+class TenantExists(Exception):
+    """A tenant of that id exists already."""
+
+
+class UnknownTenant(Exception):
+    """No tenant of that id exists."""
+
+
 class TenantStore:
     def __init__(self, pool: asyncpg.Pool, box: SecretBox | None = None) -> None:
         self.pool = pool
@@ -49,31 +64,62 @@ class TenantStore:
     async def save(self, tenant: Tenant, actor: str) -> None:
         """Record the settings (an event naming the secrets that changed, never their values),
         update the tenants projection and store the new secrets, in one transaction."""
+        async with UnitOfWork(self.pool, tenant.id, consumer="console", actor=actor) as uow:
+            await self._save_in(uow, tenant)
+
+    async def create(self, tenant: Tenant, actor: str) -> None:
+        """Save a new tenant and record its creation; TenantExists if the id is taken."""
+        try:
+            async with UnitOfWork(self.pool, tenant.id, consumer="console", actor=actor) as uow:
+                taken = await uow.conn.fetchval(
+                    "SELECT 1 FROM tenants WHERE tenant_id = $1", tenant.id
+                )
+                if taken:
+                    raise TenantExists(tenant.id)
+                created = NewEvent(CREATED, {"name": tenant.name, "enabled": tenant.enabled})
+                await uow.append(LIFECYCLE_STREAM, [created], expected_version=NO_STREAM)
+                await self._save_in(uow, tenant)
+        except (ConcurrencyError, asyncpg.UniqueViolationError):
+            raise TenantExists(tenant.id) from None
+
+    async def set_enabled(self, tenant_id: str, enabled: bool, actor: str) -> bool:
+        """Disable or enable the tenant (an event with the actor, and the `tenants` row);
+        returns whether anything changed. UnknownTenant if there is no such tenant."""
+        async with UnitOfWork(self.pool, tenant_id, consumer="console", actor=actor) as uow:
+            current = await uow.conn.fetchval(
+                "SELECT enabled FROM tenants WHERE tenant_id = $1 FOR UPDATE", tenant_id
+            )
+            if current is None:
+                raise UnknownTenant(tenant_id)
+            if current == enabled:
+                return False
+            await uow.append(LIFECYCLE_STREAM, [NewEvent(ENABLED if enabled else DISABLED, {})])
+            await set_enabled_row(uow.conn, tenant_id, enabled)
+        return True
+
+    async def _save_in(self, uow: UnitOfWork, tenant: Tenant) -> None:
         secrets = _secrets_of(tenant)
         config = public_config(tenant)
-        async with UnitOfWork(self.pool, tenant.id, consumer="console", actor=actor) as uow:
-            event = NewEvent(
-                "SettingsChanged", {"config": config, "secrets_changed": sorted(secrets)}
-            )
-            await uow.append(SETTINGS_STREAM, [event])
+        event = NewEvent("SettingsChanged", {"config": config, "secrets_changed": sorted(secrets)})
+        await uow.append(SETTINGS_STREAM, [event])
+        await uow.conn.execute(
+            "INSERT INTO tenants (tenant_id, name, enabled, config) VALUES ($1, $2, $3, $4)"
+            " ON CONFLICT (tenant_id) DO UPDATE SET name = excluded.name,"
+            " enabled = excluded.enabled, config = excluded.config, updated_at = now()",
+            tenant.id,
+            tenant.name,
+            tenant.enabled,
+            config,
+        )
+        for key, value in secrets.items():
             await uow.conn.execute(
-                "INSERT INTO tenants (tenant_id, name, enabled, config) VALUES ($1, $2, $3, $4)"
-                " ON CONFLICT (tenant_id) DO UPDATE SET name = excluded.name,"
-                " enabled = excluded.enabled, config = excluded.config, updated_at = now()",
+                "INSERT INTO tenant_secrets (tenant_id, name, ciphertext) VALUES ($1, $2, $3)"
+                " ON CONFLICT (tenant_id, name) DO UPDATE SET ciphertext = excluded.ciphertext,"
+                " updated_at = now()",
                 tenant.id,
-                tenant.name,
-                tenant.enabled,
-                config,
+                key,
+                self.box.seal(value),
             )
-            for key, value in secrets.items():
-                await uow.conn.execute(
-                    "INSERT INTO tenant_secrets (tenant_id, name, ciphertext) VALUES ($1, $2, $3)"
-                    " ON CONFLICT (tenant_id, name) DO UPDATE SET ciphertext = excluded.ciphertext,"
-                    " updated_at = now()",
-                    tenant.id,
-                    key,
-                    self.box.seal(value),
-                )
 
     async def load(self, tenant_id: str, with_secrets: bool = True) -> Tenant | None:
         async with self.pool.acquire() as conn:
@@ -93,3 +139,17 @@ class TenantStore:
         query = "SELECT tenant_id FROM tenants" + (" WHERE enabled" if enabled_only else "")
         async with self.pool.acquire() as conn:
             return [r["tenant_id"] for r in await conn.fetch(query + " ORDER BY tenant_id")]
+
+
+async def set_enabled_row(
+    conn: Conn, tenant_id: str, enabled: bool, at: datetime | None = None
+) -> None:
+    """The `tenants` row after a TenantDisabled/TenantEnabled (its column and its config)."""
+    await conn.execute(
+        "UPDATE tenants SET enabled = $2,"
+        " config = jsonb_set(config, '{enabled}', to_jsonb($2::boolean)),"
+        " updated_at = coalesce($3, now()) WHERE tenant_id = $1",
+        tenant_id,
+        enabled,
+        at,
+    )

@@ -44,6 +44,8 @@ async def _settings(pool: asyncpg.Pool, tenant_id: str) -> SyncSettings:
     tenant = await TenantStore(pool).load(tenant_id, with_secrets=False)
     if tenant is None:
         raise ManualOperationError("not_found", f"tenant {tenant_id!r} does not exist")
+    if not tenant.enabled:
+        raise ManualOperationError("conflict", f"tenant {tenant_id!r} is disabled")
     return tenant.settings
 
 

@@ -28,9 +28,12 @@ async def run_json(console: Ctx, tenant: str, run_id: UUID) -> dict[str, Any]:
 
 
 async def start(console: Ctx, tenant: str, actor: str, kind: str) -> UUID:
-    """Start a run; HTTPException 404 (no tenant) or 409 (one is in progress)."""
-    if await console.tenants.load(tenant, with_secrets=False) is None:
+    """Start a run; HTTPException 404 (no tenant) or 409 (disabled, or one is in progress)."""
+    found = await console.tenants.load(tenant, with_secrets=False)
+    if found is None:
         raise HTTPException(404, f"tenant {tenant} is not configured yet")
+    if not found.enabled:
+        raise HTTPException(409, f"tenant {tenant} is disabled: an operator enables it first")
     try:
         return await start_run(console.pool, tenant, actor, kind)  # type: ignore[arg-type]
     except RunAlreadyActive as running:
@@ -79,6 +82,7 @@ async def get_run(run_id: UUID, _: CurrentUser, tenant: TenantId, console: Ctx) 
 
 @router.post("/{run_id}/cancel", summary="Abandon a run in progress")
 async def cancel(run_id: UUID, principal: Writer, tenant: TenantId, console: Ctx) -> Any:
+    await run_json(console, tenant, run_id)  # 404 for a run this tenant does not have
     if not await cancel_run(console.pool, tenant, run_id, principal.username):
         raise HTTPException(409, f"sync run {run_id} is not in progress")
     return await run_json(console, tenant, run_id)

@@ -15,6 +15,7 @@ from services.console import (
     api_mappings,
     api_settings,
     api_sync_runs,
+    api_tenants,
 )
 from services.console.deps import Console, NotAuthenticated, TenantNeeded
 from services.console.pages import audit, health, login, mappings, sync, tenants, wizard
@@ -75,7 +76,15 @@ def create_app(console: Console) -> FastAPI:
     )
     app.state.console = console
     install_handlers(app)
-    for module in (api_auth, api_settings, api_sync_runs, api_mappings, api_audit, api_health):
+    for module in (
+        api_auth,
+        api_settings,
+        api_sync_runs,
+        api_mappings,
+        api_audit,
+        api_health,
+        api_tenants,
+    ):
         app.include_router(module.router)
     for pages in (login, tenants, wizard, sync, mappings, audit, health):
         app.include_router(pages.router)

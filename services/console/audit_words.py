@@ -215,6 +215,9 @@ WORDS: dict[str, Callable[[Data], str]] = {
         + (f" ({d['reason']})" if d.get("reason") else "")
     ),
     "SettingsChanged": _settings_changed,
+    "TenantCreated": lambda d: f"Tenant created: {d.get('name', '?')}",
+    "TenantDisabled": lambda d: "Tenant disabled: nothing is synced until it is enabled again",
+    "TenantEnabled": lambda d: "Tenant enabled: syncing resumes",
     "SyncRunStarted": lambda d: (
         f"Sync run started ({d.get('kind', 'initial')}) by {d.get('started_by', '?')}"
     ),

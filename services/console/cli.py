@@ -4,7 +4,8 @@ Commands that act on a tenant talk to the console's REST API (`--url`, `REVSYNC_
 default http://127.0.0.1:8080) with a bearer token (`--token` / `REVSYNC_TOKEN`, or one
 obtained for `--user`/`--password`, default `REVSYNC_ADMIN_USER`/`REVSYNC_ADMIN_PASSWORD`,
 and revoked when the command ends). Operators name the tenant with `--tenant`
-(`REVSYNC_TENANT`). `replay` works on the database itself (`DATABASE_URL`), and `sandbox`
+(`REVSYNC_TENANT`). `tenants ...` manages tenants (operators; a tenant admin may export its
+own log). `replay` works on the database itself (`DATABASE_URL`), and `sandbox`
 runs `python -m services.sandbox` with the options given.
 """
 
@@ -31,8 +32,13 @@ HELP = (
 app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False)
 mappings_app = typer.Typer(help="Review customer <-> company mappings.", no_args_is_help=True)
 letters_app = typer.Typer(help="Dead letters: list and retry.", no_args_is_help=True)
+tenants_app = typer.Typer(
+    help="Tenants: create, list, disable, enable, export the event log, delete.",
+    no_args_is_help=True,
+)
 app.add_typer(mappings_app, name="mappings")
 app.add_typer(letters_app, name="dead-letters")
+app.add_typer(tenants_app, name="tenants")
 out = Console()
 TERMINAL = ("done", "failed", "cancelled")
 
@@ -81,6 +87,17 @@ class Api:
         if response.status_code >= 400:
             raise Refused(response)
         return response.json()
+
+    def download(self, path: str, target: Any) -> int:
+        """Stream a response body into the binary file `target`; returns the bytes written."""
+        written = 0
+        with self.client().stream("GET", path, params=self.params) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise Refused(response)
+            for chunk in response.iter_bytes():
+                written += target.write(chunk)
+        return written
 
     def close(self) -> None:
         if self._client is not None:
@@ -343,6 +360,124 @@ def health(ctx: typer.Context) -> None:
     for c in report.get("consumers", []):
         table.add_row(c["service"], c["consumer"], str(c["pending"]), str(c["in_flight"]))
     out.print(table)
+
+
+@tenants_app.command("list")
+def tenants_list(ctx: typer.Context) -> None:
+    """Tenants (an operator sees all), with their newest event and export."""
+    found = run_guarded(lambda: _api(ctx).call("GET", "/api/tenants"))
+    table = Table("tenant", "name", "enabled", "newest event", "last export")
+    for t in found:
+        export = t["last_export"]
+        table.add_row(
+            t["tenant"],
+            t["name"],
+            "yes" if t["enabled"] else "no",
+            str(t["last_event_position"] or "-"),
+            f"{export['exported_at'][:19]} by {export['exported_by']}" if export else "-",
+        )
+    out.print(table)
+
+
+@tenants_app.command("create")
+def tenants_create(
+    ctx: typer.Context,
+    tenant_id: Annotated[str, typer.Argument(help="lowercase letters, digits, '-' or '_'")],
+    name: Annotated[str | None, typer.Option(help="the MSP's name (default: the file's)")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", "-f", exists=True, readable=True, help="settings (YAML/JSON)"),
+    ] = None,
+    rmm_url: Annotated[str | None, typer.Option(help="RMM base URL (else its region's)")] = None,
+    rmm_client_id: Annotated[str | None, typer.Option()] = None,
+    rmm_client_secret: Annotated[
+        str | None, typer.Option(envvar="REVSYNC_RMM_CLIENT_SECRET", help="asked when absent")
+    ] = None,
+    revio_url: Annotated[str | None, typer.Option(help="Rev.io base URL")] = None,
+    revio_username: Annotated[str | None, typer.Option()] = None,
+    revio_client_code: Annotated[str | None, typer.Option()] = None,
+    revio_password: Annotated[
+        str | None, typer.Option(envvar="REVSYNC_REVIO_PASSWORD", help="asked when absent")
+    ] = None,
+) -> None:
+    """Create a tenant with its two connections and its settings, checked live.
+
+    Settings (and connections) come from --file, the same document as `configure`; the
+    options win. Secrets are asked for (hidden) unless given or set in the environment."""
+    body: dict[str, Any] = dict(yaml.safe_load(file.read_text()) or {}) if file else {}
+    body["tenant"] = tenant_id
+    if name:
+        body["name"] = name
+    rmm, revio = dict(body.get("rmm") or {}), dict(body.get("revio") or {})
+    given = [
+        (rmm, "base_url", rmm_url),
+        (rmm, "client_id", rmm_client_id),
+        (rmm, "client_secret", rmm_client_secret),
+        (revio, "base_url", revio_url),
+        (revio, "username", revio_username),
+        (revio, "client_code", revio_client_code),
+        (revio, "password", revio_password),
+    ]
+    for section, key, value in given:
+        if value is not None:
+            section[key] = value
+    if not rmm.get("client_secret"):
+        rmm["client_secret"] = typer.prompt("RMM client secret", hide_input=True)
+    if not revio.get("password"):
+        revio["password"] = typer.prompt("Rev.io password", hide_input=True)
+    body["rmm"], body["revio"] = rmm, revio
+    made = run_guarded(lambda: _api(ctx).call("POST", "/api/tenants", json=body))
+    out.print(f"[green]created[/green] tenant {made['tenant']} ({made['name']})")
+
+
+def _lifecycle(ctx: typer.Context, tenant_id: str, action: str) -> None:
+    found = run_guarded(lambda: _api(ctx).call("POST", f"/api/tenants/{tenant_id}/{action}"))
+    out.print(f"tenant {tenant_id} is {'enabled' if found['enabled'] else 'disabled'}")
+
+
+@tenants_app.command("disable")
+def tenants_disable(ctx: typer.Context, tenant_id: str) -> None:
+    """Stop syncing the tenant (no polls, commands or decisions) until it is enabled."""
+    _lifecycle(ctx, tenant_id, "disable")
+
+
+@tenants_app.command("enable")
+def tenants_enable(ctx: typer.Context, tenant_id: str) -> None:
+    """Resume syncing the tenant."""
+    _lifecycle(ctx, tenant_id, "enable")
+
+
+@tenants_app.command("export")
+def tenants_export(
+    ctx: typer.Context,
+    tenant_id: str,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="file (default <tenant>-events.jsonl)")
+    ] = None,
+) -> None:
+    """Export the tenant's event log, every event in order, as JSON lines."""
+    target = output or Path(f"{tenant_id}-events.jsonl")
+    try:
+        with target.open("wb") as file:
+            path = f"/api/tenants/{tenant_id}/events"
+            written = run_guarded(lambda: _api(ctx).download(path, file))
+    except typer.Exit:
+        target.unlink(missing_ok=True)  # a refused export leaves no empty file behind
+        raise
+    out.print(f"exported the event log of tenant {tenant_id} to {target} ({written} bytes)")
+
+
+@tenants_app.command("delete")
+def tenants_delete(
+    ctx: typer.Context,
+    tenant_id: str,
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+) -> None:
+    """Delete a disabled tenant and every row of it (its log must be exported first)."""
+    if not yes:
+        typer.confirm(f"Delete tenant {tenant_id} and all its data?", abort=True)
+    done = run_guarded(lambda: _api(ctx).call("DELETE", f"/api/tenants/{tenant_id}"))
+    out.print(f"deleted tenant {tenant_id} ({sum(done['rows'].values())} rows)")
 
 
 async def _replay(database_url: str) -> tuple[int, list[str], list[str]]:

@@ -13,6 +13,7 @@ from types import ModuleType
 from revsync.db import Conn
 from revsync.eventlog import RecordedEvent
 from revsync.projection import Projection
+from revsync.tenant_store import DISABLED, ENABLED, LIFECYCLE_STREAM, set_enabled_row
 
 from services.console.sync_runs import SyncRunsProjection
 
@@ -21,13 +22,17 @@ PLACES = ("projections", "projection", "state")
 
 
 class TenantsProjection(Projection):
-    """`tenants` rows folded from `SettingsChanged` (secrets stay in `tenant_secrets`)."""
+    """`tenants` rows folded from `SettingsChanged` and the lifecycle's `TenantDisabled` /
+    `TenantEnabled` (secrets stay in `tenant_secrets`)."""
 
     name = "tenants"
     tables = ("tenants",)
-    categories = ("settings",)
+    categories = ("settings", LIFECYCLE_STREAM)
 
     async def apply(self, conn: Conn, event: RecordedEvent) -> None:
+        if event.type in (DISABLED, ENABLED):
+            await set_enabled_row(conn, event.tenant_id, event.type == ENABLED, event.recorded_at)
+            return
         if event.type != "SettingsChanged":
             return
         config = event.data["config"]

@@ -8,6 +8,7 @@ plus `name`, `enabled` and the two connections:
      "revio": {"base_url": "...", "username": "...", "client_code": "...", "password": "...",
                "subscription_key": "..."}}
 
+`enabled` is changed by the tenant lifecycle (api_tenants.py), not by a settings save.
 Secrets are write-only: a document never contains them (only `client_secret_set`, ...); in an
 update, an absent, null or empty secret keeps the stored one.
 """
@@ -166,9 +167,14 @@ def build_candidate(tenant_id: str, current: Tenant | None, body: Any, replace: 
     except ValidationError as error:
         # the board/source rule is a model-level error, already reported per field above
         candidate.errors.extend(e for e in _errors_of(error) if e.field != "settings")
-    enabled = body.get("enabled", True if replace or current is None else current.enabled)
+    # disabling and enabling are the lifecycle's (POST /api/tenants/{id}/disable, /enable)
+    enabled = body.get("enabled", True if current is None else current.enabled)
     if not isinstance(enabled, bool):
         candidate.errors.append(FieldError("enabled", "must be true or false"))
+    elif current is not None and enabled != current.enabled:
+        candidate.errors.append(
+            FieldError("enabled", "an operator disables or enables a tenant (revsync tenants)")
+        )
     candidate.errors = _first_per_field(candidate.errors)
     if candidate.errors:
         return candidate

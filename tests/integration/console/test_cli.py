@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import orjson
 import pytest
 import uvicorn
 import yaml
@@ -64,11 +65,11 @@ async def user(console: Console, accounts: Accounts) -> list[str]:
     return ["--user", name, "--password", "cli-password"]
 
 
-async def revsync(url: str, *args: str) -> Any:
+async def revsync(url: str, *args: str, env: dict[str, str] | None = None) -> Any:
     """Run the CLI in a thread (the console answers on this event loop meanwhile)."""
     runner = CliRunner()
     return await asyncio.to_thread(
-        runner.invoke, cli, ["--url", url, *args], env={"COLUMNS": "200"}
+        runner.invoke, cli, ["--url", url, *args], env={"COLUMNS": "200", **(env or {})}
     )
 
 
@@ -200,3 +201,43 @@ def test_sandbox_runs_the_sandboxes_with_their_options():
     )
     assert shown.returncode == 0, shown.stderr
     assert "--revio-port" in shown.stdout and "--snapshot" in shown.stdout
+
+
+async def test_tenants_are_created_listed_disabled_exported_and_deleted(
+    served: str, console: Console, accounts: Accounts, tmp_path: Path
+):
+    t = accounts.tenant
+    await console.users.create(f"op-{t}", "op-password", "operator")
+    signed_in = ["--user", f"op-{t}", "--password", "op-password"]
+    settings = {k: v for k, v in good_settings(accounts).items() if k not in ("rmm", "revio")}
+    file = tmp_path / "tenant.yaml"
+    file.write_text(yaml.safe_dump(settings))
+    target = tmp_path / "log.jsonl"
+
+    created = await revsync(
+        served, *signed_in, "tenants", "create", t, "--file", str(file),
+        "--rmm-url", "http://rmm.test", "--rmm-client-id", accounts.client_id,
+        "--revio-url", "http://revio.test/v1", "--revio-username", "integration",
+        "--revio-client-code", accounts.client_code,
+        env={"REVSYNC_RMM_CLIENT_SECRET": accounts.client_secret,
+             "REVSYNC_REVIO_PASSWORD": accounts.revio_password},
+    )  # fmt: skip
+    listed = await revsync(served, *signed_in, "tenants", "list")
+    disabled = await revsync(served, *signed_in, "tenants", "disable", t)
+    refused = await revsync(served, *signed_in, "tenants", "delete", t, "--yes")
+    exported = await revsync(served, *signed_in, "tenants", "export", t, "-o", str(target))
+    deleted = await revsync(served, *signed_in, "tenants", "delete", t, "--yes")
+
+    assert created.exit_code == 0, created.output
+    assert f"created tenant {t}" in created.output
+    assert t in listed.output and "yes" in listed.output
+    assert disabled.exit_code == 0 and f"tenant {t} is disabled" in disabled.output
+    assert refused.exit_code == 1 and "409" in refused.output and "exported" in refused.output
+    assert exported.exit_code == 0, exported.output
+    lines = [orjson.loads(line) for line in target.read_text().splitlines()]
+    assert [line["type"] for line in lines][-1] == "TenantDisabled"
+    assert accounts.client_secret not in target.read_text()
+    assert deleted.exit_code == 0 and f"deleted tenant {t}" in deleted.output
+    assert await console.tenants.load(t, with_secrets=False) is None
+    gone = await revsync(served, *signed_in, "tenants", "export", t, "-o", str(target))
+    assert gone.exit_code == 1 and "404" in gone.output and not target.exists()

@@ -1,0 +1,175 @@
+"""`/api/tenants`: a tenant's lifecycle. Operators create, list, disable, enable and delete
+tenants; a tenant's admin may also export its own event log (JSON lines).
+
+Creation takes a settings document (see settings_doc.py) with the tenant's id in `tenant`,
+checked against the live systems like `PUT /api/settings`. Every change but deletion is an
+event on the tenant's `tenant` stream, with the actor; deletion is logged. Secrets are
+write-only: no response holds one."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, HTTPException
+from fastapi.responses import JSONResponse, StreamingResponse
+from revsync.contracts.subjects import validate_tenant_id
+from revsync.logs import get_logger
+from revsync.tenant_store import TenantExists, UnknownTenant
+
+from services.console.api_settings import REFUSED, refused
+from services.console.auth import Principal
+from services.console.deps import Console, Ctx, CurrentUser
+from services.console.settings_doc import FieldError, build_candidate
+from services.console.settings_service import settings_document
+from services.console.tenants import (
+    DeleteRefused,
+    NoSuchTenant,
+    delete_tenant,
+    export_events,
+    list_tenants,
+)
+
+router = APIRouter(prefix="/api/tenants", tags=["tenants"])
+log = get_logger(__name__)
+EXAMPLE = {
+    "tenant": "acme",
+    "name": "Acme MSP",
+    "create_mode": True,
+    "rmm": {"base_url": "https://rmm.example", "client_id": "...", "client_secret": "..."},
+    "revio": {
+        "base_url": "https://api.revioapi.com/v1",
+        "username": "integration",
+        "client_code": "ACME",
+        "password": "...",
+    },
+}
+
+
+def operator(principal: CurrentUser) -> Principal:
+    if not principal.is_operator:
+        raise HTTPException(403, "only an operator manages tenants")
+    return principal
+
+
+Operator = Annotated[Principal, Depends(operator)]
+
+
+def _valid(tenant_id: str) -> str:
+    try:
+        return validate_tenant_id(tenant_id)
+    except ValueError as error:
+        raise HTTPException(404, f"no tenant {tenant_id!r}: {error}") from None
+
+
+def _own(principal: Principal, tenant_id: str) -> str:
+    """The tenant of the path, if the caller may see it (an operator, or one of its users)."""
+    if not principal.is_operator and principal.tenant_id != tenant_id:
+        raise HTTPException(403, "this user belongs to another tenant")
+    return _valid(tenant_id)
+
+
+async def _one(console: Console, tenant_id: str) -> dict[str, Any]:
+    found = await list_tenants(console.pool, tenant_id)
+    if not found:
+        raise HTTPException(404, f"no tenant {tenant_id}")
+    return found[0]
+
+
+@router.get("", summary="Tenants (an operator sees all, anyone else their own)")
+async def get_tenants(principal: CurrentUser, console: Ctx) -> list[dict[str, Any]]:
+    if principal.is_operator:
+        return await list_tenants(console.pool)
+    return await list_tenants(console.pool, principal.tenant_id)
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a tenant with its connections and settings (checked live)",
+    responses={**REFUSED, 409: {"description": "a tenant of that id exists"}},
+)
+async def post_tenant(
+    principal: Operator,
+    console: Ctx,
+    body: Annotated[dict[str, Any], Body(examples=[EXAMPLE])],
+) -> Any:
+    tenant_id = body.get("tenant")
+    try:
+        validate_tenant_id(tenant_id if isinstance(tenant_id, str) else "")
+    except ValueError as error:
+        return refused([FieldError("tenant", str(error))])
+    assert isinstance(tenant_id, str)
+    if await console.tenants.load(tenant_id, with_secrets=False) is not None:
+        raise HTTPException(409, f"tenant {tenant_id} exists already")
+    candidate = build_candidate(tenant_id, None, body, replace=True)
+    if candidate.errors:
+        return refused(candidate.errors)
+    assert candidate.checked is not None and candidate.to_save is not None
+    errors = await console.validator.validate(candidate.checked)
+    if errors:
+        return refused(errors)
+    try:
+        await console.tenants.create(candidate.to_save, actor=principal.username)
+    except TenantExists:
+        raise HTTPException(409, f"tenant {tenant_id} exists already") from None
+    log.info("tenant created", tenant_id=tenant_id, actor=principal.username)
+    return JSONResponse(await settings_document(console, tenant_id), status_code=201)
+
+
+@router.get("/{tenant_id}", summary="One tenant: enabled, newest event, newest export")
+async def get_tenant(tenant_id: str, principal: CurrentUser, console: Ctx) -> dict[str, Any]:
+    return await _one(console, _own(principal, tenant_id))
+
+
+async def _set_enabled(
+    console: Console, tenant_id: str, enabled: bool, actor: str
+) -> dict[str, Any]:
+    try:
+        changed = await console.tenants.set_enabled(_valid(tenant_id), enabled, actor)
+    except UnknownTenant:
+        raise HTTPException(404, f"no tenant {tenant_id}") from None
+    if changed:
+        log.info("tenant enabled" if enabled else "tenant disabled", tenant_id=tenant_id,
+                 actor=actor)  # fmt: skip
+    return await _one(console, tenant_id)
+
+
+@router.post("/{tenant_id}/disable", summary="Stop syncing: no polls, commands or decisions")
+async def disable(tenant_id: str, principal: Operator, console: Ctx) -> dict[str, Any]:
+    return await _set_enabled(console, tenant_id, False, principal.username)
+
+
+@router.post("/{tenant_id}/enable", summary="Resume syncing")
+async def enable(tenant_id: str, principal: Operator, console: Ctx) -> dict[str, Any]:
+    return await _set_enabled(console, tenant_id, True, principal.username)
+
+
+@router.get(
+    "/{tenant_id}/events",
+    summary="Export the tenant's event log: every event in global order, as JSON lines",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {}}}},
+)
+async def export(tenant_id: str, principal: CurrentUser, console: Ctx) -> StreamingResponse:
+    tenant_id = _own(principal, tenant_id)
+    if not principal.is_operator and principal.role != "admin":
+        raise HTTPException(403, "only an admin exports the event log")
+    await _one(console, tenant_id)
+    return StreamingResponse(
+        export_events(console.pool, tenant_id, principal.username),
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": f'attachment; filename="{tenant_id}-events.jsonl"'},
+    )
+
+
+@router.delete(
+    "/{tenant_id}",
+    summary="Delete a disabled tenant whose log was exported after its last event",
+    responses={409: {"description": "refused: what to do first"}},
+)
+async def delete(tenant_id: str, principal: Operator, console: Ctx) -> dict[str, Any]:
+    try:
+        removed = await delete_tenant(console.pool, _valid(tenant_id), principal.username)
+    except NoSuchTenant:
+        raise HTTPException(404, f"no tenant {tenant_id}") from None
+    except DeleteRefused as refusal:
+        raise HTTPException(409, str(refusal)) from None
+    return {"deleted": tenant_id, "rows": removed}

@@ -1,0 +1,164 @@
+"""A tenant's lifecycle beyond its settings: the list, the export of its event log (JSON
+lines), and its deletion.
+
+Deletion is the one lifecycle change that is not an event (it removes the tenant's log): it
+is logged, and refused unless the tenant is disabled and its newest export holds every one
+of its events. It removes every row of the tenant from every table with a `tenant_id`
+column (found in the schema, so a table added by a later migration is covered), in one
+transaction.
+"""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import orjson
+from revsync.db import Conn
+from revsync.logs import get_logger
+
+log = get_logger(__name__)
+_TENANT_TABLES = (
+    "SELECT c.table_name FROM information_schema.columns c"
+    " JOIN information_schema.tables t USING (table_schema, table_name)"
+    " WHERE c.column_name = 'tenant_id' AND c.table_schema = current_schema()"
+    " AND t.table_type = 'BASE TABLE' ORDER BY c.table_name"
+)
+_EXPORTED = (
+    "SELECT exported_at, exported_by, last_position, events FROM tenant_exports"
+    " WHERE tenant_id = $1 ORDER BY exported_at DESC LIMIT 1"
+)
+
+
+class DeleteRefused(Exception):
+    """The tenant cannot be deleted yet; the message says what to do first."""
+
+
+class NoSuchTenant(Exception):
+    pass
+
+
+async def tenant_tables(conn: Conn) -> list[str]:
+    """Every table with a `tenant_id` column."""
+    return [row["table_name"] for row in await conn.fetch(_TENANT_TABLES)]
+
+
+async def list_tenants(pool: asyncpg.Pool, only: str | None = None) -> list[dict[str, Any]]:
+    """Every tenant (or `only` that one), with its newest event position and export."""
+    rows = await pool.fetch(
+        "SELECT t.tenant_id, t.name, t.enabled, t.updated_at,"
+        " (SELECT max(global_position) FROM events e WHERE e.tenant_id = t.tenant_id) AS last,"
+        " x.exported_at, x.exported_by, x.last_position FROM tenants t"
+        " LEFT JOIN LATERAL (SELECT exported_at, exported_by, last_position FROM tenant_exports"
+        "   WHERE tenant_id = t.tenant_id ORDER BY exported_at DESC LIMIT 1) x ON true"
+        " WHERE $1::text IS NULL OR t.tenant_id = $1 ORDER BY t.tenant_id",
+        only,
+    )
+    return [
+        {
+            "tenant": row["tenant_id"],
+            "name": row["name"],
+            "enabled": row["enabled"],
+            "updated_at": row["updated_at"].isoformat(),
+            "last_event_position": row["last"],
+            "last_export": None
+            if row["exported_at"] is None
+            else {
+                "exported_at": row["exported_at"].isoformat(),
+                "exported_by": row["exported_by"],
+                "last_position": row["last_position"],
+            },
+        }
+        for row in rows
+    ]
+
+
+def event_line(row: asyncpg.Record) -> bytes:
+    return (
+        orjson.dumps(
+            {
+                "position": row["global_position"],
+                "tenant": row["tenant_id"],
+                "stream": row["stream"],
+                "version": row["version"],
+                "type": row["type"],
+                "data": row["data"],
+                "metadata": row["metadata"],
+                "id": str(row["id"]),
+                "recorded_at": row["recorded_at"].isoformat(),
+            }
+        )
+        + b"\n"
+    )
+
+
+async def export_events(pool: asyncpg.Pool, tenant_id: str, actor: str) -> AsyncIterator[bytes]:
+    """Every event of the tenant in global order, one JSON line each, read in one snapshot;
+    once the last line is out, the export is recorded (what deletion checks). The log holds
+    no secrets (the settings events name the secrets that changed, never their values)."""
+    last, count = 0, 0
+    async with pool.acquire() as conn:
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            cursor = conn.cursor(
+                "SELECT global_position, tenant_id, stream, version, type, data, metadata, id,"
+                " recorded_at FROM events WHERE tenant_id = $1 ORDER BY global_position",
+                tenant_id,
+                prefetch=500,
+            )
+            async for row in cursor:
+                yield event_line(row)
+                last, count = row["global_position"], count + 1
+    await pool.execute(
+        "INSERT INTO tenant_exports (tenant_id, exported_by, last_position, events)"
+        " VALUES ($1, $2, $3, $4)",
+        tenant_id,
+        actor,
+        last,
+        count,
+    )
+    log.info("event log exported", tenant_id=tenant_id, actor=actor, events=count, last=last)
+
+
+async def delete_tenant(pool: asyncpg.Pool, tenant_id: str, actor: str) -> dict[str, int]:
+    """Delete every row of a disabled tenant whose log was exported after its last event;
+    returns the rows removed per table. DeleteRefused / NoSuchTenant otherwise."""
+    async with pool.acquire() as conn, conn.transaction():
+        enabled = await conn.fetchval(
+            "SELECT enabled FROM tenants WHERE tenant_id = $1 FOR UPDATE", tenant_id
+        )
+        if enabled is None:
+            raise NoSuchTenant(tenant_id)
+        if enabled:
+            raise DeleteRefused(f"tenant {tenant_id} is enabled: disable it, export its log")
+        export = await conn.fetchrow(_EXPORTED, tenant_id)
+        if export is None:
+            raise DeleteRefused(f"the event log of tenant {tenant_id} was never exported")
+        gone = await conn.fetchrow(
+            "WITH gone AS (DELETE FROM events WHERE tenant_id = $1 RETURNING global_position)"
+            " SELECT count(*) AS n, coalesce(max(global_position), 0) AS last FROM gone",
+            tenant_id,
+        )
+        assert gone is not None  # an aggregate always gives a row
+        if gone["n"] != export["events"] or gone["last"] > export["last_position"]:
+            when = export["exported_at"].isoformat(timespec="seconds")
+            raise DeleteRefused(  # rolls the deletion back
+                f"tenant {tenant_id} has events that its export of {when} does not hold:"
+                " export its log again"
+            )
+        removed = {"events": int(gone["n"])}
+        for table in await tenant_tables(conn):
+            if table != "events":
+                status = await conn.execute(
+                    f'DELETE FROM "{table}" WHERE tenant_id = $1', tenant_id
+                )
+                removed[table] = int(status.split()[-1])
+        await conn.execute(
+            "UPDATE api_tokens SET selected_tenant = NULL WHERE selected_tenant = $1", tenant_id
+        )
+    log.info(
+        "tenant deleted",
+        tenant_id=tenant_id,
+        actor=actor,
+        exported_at=export["exported_at"].isoformat(),
+        rows={table: n for table, n in removed.items() if n},
+    )
+    return removed
