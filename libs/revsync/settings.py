@@ -25,6 +25,10 @@ class RuntimeSettings(BaseSettings):
         None, description="OTLP/HTTP collector, e.g. http://jaeger:4318; unset: no export"
     )
     max_deliver: int = Field(8, ge=1, description="deliveries before a message goes to DLQ")
+    tenant_max_in_flight: int | None = Field(
+        None, ge=1, description="messages of one tenant handled at once per subscriber and"
+        " process (unset: half the subscriber's workers)",
+    )  # fmt: skip
     duplicate_window_s: float = Field(
         600.0, gt=0, description="JetStream de-duplication window (Nats-Msg-Id)"
     )

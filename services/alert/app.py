@@ -116,7 +116,11 @@ class AlertService:
             key = await lookups.alert_of_command(conn, result.tenant_id, result.command_id)
         if key is None:
             return  # another service's command
-        settings = await self.settings_for(result.tenant_id) or SyncSettings()
+        settings = await self.settings_for(result.tenant_id)
+        if settings is None:  # a disabled tenant sends nothing more, not even follow-ups
+            log.warning("result of an unknown or disabled tenant ignored",
+                        tenant_id=result.tenant_id, command_id=str(result.command_id))  # fmt: skip
+            return
         ctx = DecisionContext.of(result, self.clock())
 
         async def decide_on(conn: Conn, state: AlertState) -> Decision:
@@ -258,5 +262,9 @@ def register(
 
 async def setup(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
     service = AlertService(ctx.pool, ctx.tenants.settings_for, consumer=ctx.name)
-    register(ctx.broker, service, name=ctx.name, policy=DeliveryPolicy(ctx.settings.max_deliver))
+    policy = DeliveryPolicy(
+        max_deliver=ctx.settings.max_deliver,
+        tenant_max_in_flight=ctx.settings.tenant_max_in_flight,
+    )
+    register(ctx.broker, service, name=ctx.name, policy=policy)
     return [follow_company_links(service, ctx.store)]

@@ -69,7 +69,10 @@ async def setup(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
         ctx.broker,
         service,
         name=ctx.name,
-        policy=DeliveryPolicy(max_deliver=ctx.settings.max_deliver),
+        policy=DeliveryPolicy(
+            max_deliver=ctx.settings.max_deliver,
+            tenant_max_in_flight=ctx.settings.tenant_max_in_flight,
+        ),
         workers=config.workers,
     )
     ctx.ready["company-links"] = True

@@ -98,7 +98,10 @@ async def setup(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
         ctx.broker,
         service,
         name=ctx.name,
-        policy=DeliveryPolicy(max_deliver=ctx.settings.max_deliver),
+        policy=DeliveryPolicy(
+            max_deliver=ctx.settings.max_deliver,
+            tenant_max_in_flight=ctx.settings.tenant_max_in_flight,
+        ),
         workers=config.workers,
     )
     return [watch_runs(service, config.run_poll_s, config.run_quiet_s)]

@@ -294,9 +294,9 @@ def _sites(ctx: DecisionContext, link: LinkState, inbound: bool) -> Decision:
             site_id = sites[address.id] = site.id
             event = ctx.event(E.SITE_MATCHED, rule=rule, address_id=address.id, site_id=site.id)
             decision += Decision((event,))
-        site = next((s for s in rmm.sites if s.id == site_id), None)
-        if site is not None:  # else not reported by the connector yet
-            decision += _sync_site(ctx, link.with_(sites=sites), address, site, inbound)
+        reported = next((s for s in rmm.sites if s.id == site_id), None)
+        if reported is not None:  # else not reported by the connector yet
+            decision += _sync_site(ctx, link.with_(sites=sites), address, reported, inbound)
     return decision
 
 

@@ -122,7 +122,7 @@ def evolve_link(link: LinkState, type_: str, data: dict[str, Any]) -> LinkState:
         same = link.rmm is not None and link.rmm.id == data["rmm_company_id"]
         company = data.get("company")
         rmm = RmmCompany.model_validate(company) if company else (link.rmm if same else None)
-        customer = data.get("customer")
+        customer_data = data.get("customer")
         return link.with_(
             state="linked",
             rule=data["rule"],
@@ -131,7 +131,9 @@ def evolve_link(link: LinkState, type_: str, data: dict[str, Any]) -> LinkState:
             score=data.get("score"),
             candidates=(),
             rmm=rmm,
-            customer=RevioCustomer.model_validate(customer) if customer else link.customer,
+            customer=(
+                RevioCustomer.model_validate(customer_data) if customer_data else link.customer
+            ),
             baseline={} if not same else link.baseline,
             sites={} if not same else link.sites,
             pending=_without(link.pending, command_id),

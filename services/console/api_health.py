@@ -1,10 +1,12 @@
 """`GET /api/health`: open to anyone (for probes and dashboards); anonymous callers get the
-figures summed over all tenants, signed-in users their tenant's."""
+figures summed over all tenants, signed-in users their tenant's, and an operator who asks
+`?by_tenant=true` every tenant's consumer lag as well."""
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 
+from services.console.auth import Principal
 from services.console.deps import (
     NotAuthenticated,
     TenantNeeded,
@@ -18,13 +20,16 @@ router = APIRouter(prefix="/api", tags=["health"])
 
 
 @router.get("/health", summary="Consumer lag, last polls, vendor calls, dead letters")
-async def get_health(request: Request) -> dict[str, Any]:
+async def get_health(request: Request, by_tenant: bool = False) -> dict[str, Any]:
     console = get_console(request)
     tenant: str | None = None
+    principal: Principal | None = None
     if request.headers.get("authorization") or request.cookies:
         try:
             principal = await authenticated(request)
             tenant = await tenant_scope(request, principal)
         except (NotAuthenticated, TenantNeeded):
             tenant = None
-    return await health(console.pool, console.js, tenant)
+    if by_tenant and not (principal and principal.is_operator):
+        raise HTTPException(403, "only a platform operator sees every tenant's lag")
+    return await health(console.pool, console.js, tenant, every_tenant=by_tenant)

@@ -1,8 +1,23 @@
 """The health view: consumer lag per service, last successful poll per resource, vendor calls
 against the documented limits, and the dead-letter count.
 
-- lag: every durable consumer of the CHANGES, COMMANDS and RESULTS streams (consumers are
-  shared by all tenants, so lag is not per tenant);
+- lag: every durable consumer of the CHANGES, COMMANDS and RESULTS streams. A consumer is
+  shared by all tenants, so its own figures are for everyone; with a tenant, each consumer
+  also says how much of its lag is that tenant's, and an operator can ask for every tenant's
+  (`tenant_lag`). JetStream keeps no per-subject count of what a consumer has left, but it
+  counts exactly and cheaply (from its subject index, without reading messages) the
+  messages that a filter matches from a sequence on: an ephemeral consumer, created and
+  deleted at once, with the consumer's filter narrowed to the tenant (`cmd.*.x.y` ->
+  `cmd.<tenant>.x.y`) answers `num_pending`:
+  - `pending`, from the consumer's delivered cursor: the tenant's messages not yet
+    delivered (exact);
+  - `unacked_at_most`, from its ack floor: those plus the tenant's delivered but
+    unacknowledged ones (in flight, or deferred for fairness, which is where a noisy
+    tenant's backlog waits); an upper bound, since messages acknowledged out of order above
+    the floor count too.
+  Only consumers with something pending or unacknowledged are asked, and for the operator
+  view only the tenants that have messages on the consumer's subjects (the stream's
+  per-subject state), so an idle system costs no more than before;
 - polls: `watermarks.updated_at` per resource, and the last time each kind of object was
   reported (`object_hashes.seen_at`);
 - quota: today's calls of the shared daily counters (`rate_daily`) against each vendor's
@@ -12,17 +27,21 @@ against the documented limits, and the dead-letter count.
   all tenants and no tenant id is shown.
 """
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, ConsumerInfo, DeliverPolicy
+from revsync.contracts.subjects import Subjects
 from revsync.vendor.metrics import calls_made
 
 from services.console.dead_letters import dlq_size
 
 STREAMS = ("CHANGES", "COMMANDS", "RESULTS")
+LAG_QUERIES_AT_ONCE = 8
 DAILY_LIMITS = {"revio": 150_000}  # ARCHITECTURE section 6; RMM limits are per 5 minutes
 KNOWN_SERVICES = (
     "cwrmm-connector",
@@ -42,21 +61,139 @@ def service_of(consumer: str) -> str:
     return max(matches, key=len) if matches else consumer.split("-", 1)[0]
 
 
-async def consumer_lag(js: JetStreamContext) -> list[dict[str, Any]]:
-    found = []
-    for stream in STREAMS:
-        for info in await js.consumers_info(stream):
-            found.append(
-                {
-                    "service": service_of(info.name),
-                    "consumer": info.name,
-                    "stream": stream,
-                    "pending": info.num_pending,
-                    "in_flight": info.num_ack_pending,
-                    "redelivered": info.num_redelivered,
-                }
-            )
-    return sorted(found, key=lambda c: (c["service"], c["consumer"]))
+async def _consumers(js: JetStreamContext) -> list[tuple[str, ConsumerInfo]]:
+    return [(stream, info) for stream in STREAMS for info in await js.consumers_info(stream)]
+
+
+def _row(stream: str, info: ConsumerInfo) -> dict[str, Any]:
+    return {
+        "service": service_of(info.name),
+        "consumer": info.name,
+        "stream": stream,
+        "pending": info.num_pending,
+        "in_flight": info.num_ack_pending,
+        "redelivered": info.num_redelivered,
+    }
+
+
+def _filters(stream: str, info: ConsumerInfo) -> list[str]:
+    config = info.config
+    given = config.filter_subjects or ([config.filter_subject] if config.filter_subject else [])
+    return given or [Subjects.STREAMS[stream]]
+
+
+def tenant_filters(stream: str, info: ConsumerInfo, tenant: str) -> list[str]:
+    """The consumer's filters narrowed to `tenant` (none: it never sees that tenant)."""
+    narrowed = []
+    for subject in _filters(stream, info):
+        kind, *rest = subject.split(".")
+        if not rest or rest[0] == ">":
+            narrowed.append(f"{kind}.{tenant}.>")
+        elif rest[0] in ("*", tenant):
+            narrowed.append(".".join([kind, tenant, *rest[1:]]))
+    return narrowed
+
+
+def _lagging(info: ConsumerInfo) -> bool:
+    return bool(info.num_pending or info.num_ack_pending)
+
+
+async def _count_from(js: JetStreamContext, stream: str, filters: list[str], seq: int) -> int:
+    """How many messages of `filters` the stream holds from `seq` on (an ephemeral consumer's
+    `num_pending`, computed by the server; the consumer is deleted at once)."""
+    config = ConsumerConfig(
+        filter_subject=filters[0] if len(filters) == 1 else None,
+        filter_subjects=filters if len(filters) > 1 else None,
+        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+        opt_start_seq=max(1, seq),
+        ack_policy=AckPolicy.NONE,
+        mem_storage=True,
+        inactive_threshold=10.0,  # gone by itself should the delete below be lost
+    )
+    info = await js.add_consumer(stream, config)
+    try:
+        return info.num_pending or 0
+    finally:
+        await js.delete_consumer(stream, info.name)
+
+
+async def tenant_share(
+    js: JetStreamContext, stream: str, info: ConsumerInfo, tenant: str
+) -> dict[str, int]:
+    """This tenant's part of a consumer's lag (module docstring)."""
+    filters = tenant_filters(stream, info, tenant)
+    if not filters or not _lagging(info):
+        return {"pending": 0, "unacked_at_most": 0}
+    delivered = info.delivered.stream_seq if info.delivered else 0
+    floor = info.ack_floor.stream_seq if info.ack_floor else 0
+    pending = (
+        await _count_from(js, stream, filters, (delivered or 0) + 1) if info.num_pending else 0
+    )
+    unacked = (
+        await _count_from(js, stream, filters, (floor or 0) + 1) if info.num_ack_pending else 0
+    )
+    return {"pending": pending, "unacked_at_most": max(pending, unacked)}
+
+
+async def _tenants_on(js: JetStreamContext, stream: str, info: ConsumerInfo) -> set[str]:
+    found: set[str] = set()
+    for subject in _filters(stream, info):
+        state = (await js.stream_info(stream, subjects_filter=subject)).state
+        found.update(Subjects.tenant_of(s) for s in (state.subjects or {}) if s.count(".") >= 1)
+    return found
+
+
+async def consumer_lag(js: JetStreamContext, tenant_id: str | None = None) -> list[dict[str, Any]]:
+    """Every durable consumer's lag; with a tenant, also that tenant's part of it
+    (`tenant_pending`, `tenant_unacked_at_most`)."""
+    consumers = await _consumers(js)
+    rows = [_row(stream, info) for stream, info in consumers]
+    if tenant_id:
+        limit = asyncio.Semaphore(LAG_QUERIES_AT_ONCE)
+
+        async def share(stream: str, info: ConsumerInfo) -> dict[str, int]:
+            async with limit:
+                return await tenant_share(js, stream, info, tenant_id)
+
+        shares = await asyncio.gather(*(share(stream, info) for stream, info in consumers))
+        for row, part in zip(rows, shares, strict=True):
+            row["tenant_pending"] = part["pending"]
+            row["tenant_unacked_at_most"] = part["unacked_at_most"]
+    return sorted(rows, key=lambda c: (c["service"], c["consumer"]))
+
+
+async def lag_by_tenant(js: JetStreamContext) -> list[dict[str, Any]]:
+    """The operator's view: for every tenant with lag, its part of each lagging consumer."""
+    limit = asyncio.Semaphore(LAG_QUERIES_AT_ONCE)
+    lagging = [(stream, info) for stream, info in await _consumers(js) if _lagging(info)]
+
+    async def tenants_of(stream: str, info: ConsumerInfo) -> set[str]:
+        async with limit:
+            return await _tenants_on(js, stream, info)
+
+    async def share(stream: str, info: ConsumerInfo, tenant: str) -> tuple[str, str, dict]:
+        async with limit:
+            return tenant, info.name, await tenant_share(js, stream, info, tenant)
+
+    present = await asyncio.gather(*(tenants_of(stream, info) for stream, info in lagging))
+    parts = await asyncio.gather(
+        *(
+            share(stream, info, tenant)
+            for (stream, info), tenants in zip(lagging, present, strict=True)
+            for tenant in sorted(tenants)
+        )
+    )
+    by_tenant: dict[str, dict[str, Any]] = {}
+    for tenant, consumer, part in parts:
+        if not part["unacked_at_most"]:
+            continue
+        entry = by_tenant.setdefault(
+            tenant, {"tenant": tenant, "pending": 0, "unacked_at_most": 0, "consumers": []}
+        )
+        entry["pending"] += part["pending"]
+        entry["unacked_at_most"] += part["unacked_at_most"]
+        entry["consumers"].append({"consumer": consumer, **part})
+    return sorted(by_tenant.values(), key=lambda t: (-t["unacked_at_most"], t["tenant"]))
 
 
 def _tenant_clause(tenant_id: str | None, column: str = "tenant_id") -> tuple[str, list[Any]]:
@@ -145,8 +282,12 @@ async def _console_calls(pool: asyncpg.Pool, tenant_id: str | None) -> dict[str,
 
 
 async def health(
-    pool: asyncpg.Pool, js: JetStreamContext | None, tenant_id: str | None
+    pool: asyncpg.Pool,
+    js: JetStreamContext | None,
+    tenant_id: str | None,
+    every_tenant: bool = False,
 ) -> dict[str, Any]:
+    """The report; `every_tenant` (operators only) adds each tenant's lag (`tenant_lag`)."""
     report: dict[str, Any] = {"status": "ok", "tenant": tenant_id, "checks": {}}
     try:
         await pool.fetchval("SELECT 1")
@@ -163,7 +304,9 @@ async def health(
         report["status"] = "degraded"
         return report
     try:
-        report["consumers"] = await consumer_lag(js)
+        report["consumers"] = await consumer_lag(js, tenant_id)
+        if every_tenant:
+            report["tenant_lag"] = await lag_by_tenant(js)
         report["dead_letters"] = await dlq_size(js, tenant_id)
         report["checks"]["nats"] = "ok"
     except (NatsError, TimeoutError) as error:

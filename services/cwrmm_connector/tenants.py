@@ -33,7 +33,6 @@ class TenantHandle:
     lookups: TicketLookups
     pool: asyncpg.Pool
     js: JetStreamContext
-    in_flight: asyncio.Semaphore
     field_ids: dict[str, str] = field(default_factory=dict)  # custom field name -> id
     loaded_at: float = field(default_factory=time.monotonic)
 
@@ -108,10 +107,7 @@ class TenantRegistry:
         client = RmmClient.create(tenant, self.pool, self.tokens, self.settings)
         limits = await client.learn_limits()
         log.info("RMM client ready", tenant_id=tenant_id, url=tenant.rmm.url, limits=limits)
-        handle = TenantHandle(
-            tenant, client, TicketLookups(client), self.pool, self.js,
-            asyncio.Semaphore(self.settings.rmm_tenant_max_in_flight),
-        )  # fmt: skip
+        handle = TenantHandle(tenant, client, TicketLookups(client), self.pool, self.js)
         self._handles[tenant_id] = handle
         if old is not None:
             self._close_later(old.client)

@@ -21,7 +21,13 @@ from revsync.contracts import revio as contracts
 from revsync.db import create_pool
 from revsync.eventlog.migrate import apply_migrations
 from revsync.logs import get_logger
-from revsync.messaging import DeliveryPolicy, durable_subscriber, ensure_streams, make_broker
+from revsync.messaging import (
+    DeliveryPolicy,
+    TenantSlots,
+    durable_subscriber,
+    ensure_streams,
+    make_broker,
+)
 from revsync.secrets_box import SecretBox
 from revsync.tenant_store import TenantStore
 
@@ -91,6 +97,8 @@ class Connector:
 
     def _subscribe(self) -> None:
         settings = self.settings
+        # one bound per tenant across every kind of command: its Rev.io limit is shared too
+        slots = TenantSlots(settings.revio_tenant_max_in_flight, f"{SERVICE}-commands")
         for model, handler in HANDLERS.items():
             listing = model is contracts.ListRevioEverything
             policy = DeliveryPolicy(
@@ -110,6 +118,7 @@ class Connector:
                 handler=getattr(self.commands, handler),
                 policy=policy,
                 workers=1 if listing else settings.revio_command_workers,
+                slots=None if listing else slots,
             )
 
     async def checks(self) -> dict[str, bool]:

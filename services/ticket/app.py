@@ -164,5 +164,9 @@ def register(
 
 async def setup(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
     service = TicketService(ctx.pool, ctx.tenants.settings_for, consumer=ctx.name)
-    register(ctx.broker, service, name=ctx.name, policy=DeliveryPolicy(ctx.settings.max_deliver))
+    policy = DeliveryPolicy(
+        max_deliver=ctx.settings.max_deliver,
+        tenant_max_in_flight=ctx.settings.tenant_max_in_flight,
+    )
+    register(ctx.broker, service, name=ctx.name, policy=policy)
     return []

@@ -2,7 +2,6 @@
 
 import httpx
 import pytest
-
 from revsync.vendor import VendorError, VendorErrorKind, VendorHttp
 from revsync.vendor.http import json_body
 from revsync.vendor.metrics import calls_made

@@ -1,4 +1,5 @@
-"""The health page: consumer lag, last polls, vendor quota, and dead letters with retry."""
+"""The health page: consumer lag (everyone's, and the tenant's part), last polls, vendor
+quota, and dead letters with retry."""
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import RedirectResponse, Response
@@ -9,6 +10,15 @@ from services.console.pages.common import Page
 from services.console.pages.html import esc, page, post_form, table, url
 
 router = APIRouter(include_in_schema=False)
+CONSUMER_COLUMNS = [
+    "Service",
+    "Consumer",
+    "Stream",
+    "Lag",
+    "Tenant lag",
+    "In flight",
+    "Redelivered",
+]
 
 
 @router.get("/health")
@@ -22,6 +32,7 @@ async def health_page(ctx: Page, done: str | None = None) -> Response:
             esc(c["consumer"]),
             esc(c["stream"]),
             esc(c["pending"]),
+            esc(c.get("tenant_pending", "")),
             esc(c["in_flight"]),
             esc(c["redelivered"]),
         ]
@@ -63,7 +74,7 @@ async def health_page(ctx: Page, done: str | None = None) -> Response:
         f"<div class='card'><p>Status <b id='status'>{esc(report['status'])}</b> ({esc(checks)})"
         f" &middot; dead letters: <b id='dlq-size'>{esc(report.get('dead_letters', '?'))}</b></p>"
         "</div><h2>Consumers</h2>"
-        f"{table(['Service', 'Consumer', 'Stream', 'Lag', 'In flight', 'Redelivered'], consumers)}"
+        f"{table(CONSUMER_COLUMNS, consumers)}"
         "<h2>Last successful polls</h2>"
         f"{table(['System', 'Resource', 'Last success (UTC)', 'Age'], polls)}"
         "<h2>Vendor calls today</h2>"

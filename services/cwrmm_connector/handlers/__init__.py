@@ -4,7 +4,10 @@ One durable consumer per command type (entity and verb: the verb is only in the 
 some bodies cannot be told apart, e.g. `UpdateRmmTicket` and `CloseRmmTicket`). Each command
 runs through `CommandExecutor`: at most one vendor execution, its outcome and `Result`
 committed with the inbox record; transient vendor failures are redelivered, permanent ones
-answered with a failed `Result`. In-flight commands are bounded per process and per tenant.
+answered with a failed `Result`. In-flight commands are bounded per process and per tenant:
+the tenant's bound is one `TenantSlots` shared by every command consumer (the tenant's vendor
+limit is shared too), enforced by `durable_subscriber`, which defers a busy tenant's command
+instead of letting it hold a worker.
 """
 
 import asyncio
@@ -30,7 +33,7 @@ from revsync.contracts.rmm import (
     UpdateRmmTicket,
 )
 from revsync.logs import get_logger
-from revsync.messaging import DeliveryPolicy, durable_subscriber
+from revsync.messaging import DeliveryPolicy, TenantSlots, durable_subscriber
 from revsync.vendor import VendorError, VendorErrorKind
 
 from services.cwrmm_connector import listings
@@ -85,6 +88,9 @@ class CommandHandlers:
         self.registry, self.settings = registry, settings
         self.executor = CommandExecutor(pool, consumer=settings.service_name)
         self.in_flight = asyncio.Semaphore(settings.rmm_max_in_flight_commands)
+        self.tenant_slots = TenantSlots(
+            settings.rmm_tenant_max_in_flight, f"{settings.service_name}-commands"
+        )
 
     async def handle(self, command: RmmCommand) -> None:
         if not self.registry.serves(command.tenant_id):
@@ -110,8 +116,9 @@ class CommandHandlers:
                     raise
                 raise garbled_is_transient(error) from error
 
-        # the tenant's own bound first: a busy tenant does not hold the process's slots
-        async with handle.in_flight, self.in_flight:
+        # the tenant's own bound is already held (`tenant_slots`): a busy tenant's commands
+        # are deferred by the subscriber and never queue here for the process's slots
+        async with self.in_flight:
             await self.executor.execute(command, perform)
 
     def register(self, broker: NatsBroker) -> None:
@@ -136,4 +143,5 @@ class CommandHandlers:
                 handler=self.handle,
                 policy=policy,
                 workers=self.settings.rmm_command_workers,
+                slots=self.tenant_slots,
             )

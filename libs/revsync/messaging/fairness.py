@@ -1,0 +1,113 @@
+"""Bounded in-flight work per tenant, and the memory of fairness deferrals.
+
+`TenantSlots` counts, per tenant, the messages this process is handling; `try_acquire` never
+waits, so a subscriber can turn away a message of a busy tenant without holding a worker.
+One instance can be shared by several subscribers (the RMM connector shares one across its
+command consumers, because the tenant's vendor limit is shared too).
+
+`Deferrals` remembers, in a NATS key-value bucket shared by every replica, how many times a
+message was deferred for fairness: JetStream counts those redeliveries in `num_delivered`,
+and only the other deliveries (real attempts: failures, crashes, timeouts) may count toward
+the dead-letter queue. See `revsync.messaging.subscriber` for how both are used.
+"""
+
+import random
+from collections import Counter
+
+from nats.js import JetStreamContext
+from nats.js.api import KeyValueConfig, StorageType
+from nats.js.errors import BucketNotFoundError, KeyNotFoundError
+from nats.js.kv import KeyValue
+from prometheus_client import Counter as MetricCounter
+from prometheus_client import Gauge
+
+DEFERRALS_BUCKET = "revsync_deferrals"
+DEFERRALS_TTL_S = 24 * 3600.0  # after a day without deferral, a message has been attempted
+
+IN_FLIGHT = Gauge(
+    "revsync_tenant_in_flight",
+    "Messages of a tenant being handled by this process, per bound (subscriber or group)",
+    ["bound", "tenant"],
+)
+DEFERRED = MetricCounter(
+    "revsync_tenant_deferrals",
+    "Messages redelivered later because their tenant was at its in-flight bound",
+    ["consumer", "tenant"],
+)
+
+
+def default_tenant_bound(workers: int) -> int:
+    """Half the workers: a tenant alone may use half of a subscriber, never all of it."""
+    return max(1, workers // 2)
+
+
+class TenantSlots:
+    """At most `limit` messages of one tenant handled at once by this process."""
+
+    def __init__(self, limit: int, name: str) -> None:
+        if limit < 1:
+            raise ValueError(f"a tenant bound must be at least 1, not {limit}")
+        self.limit, self.name = limit, name
+        self._held: Counter[str] = Counter()
+
+    def in_flight(self, tenant: str) -> int:
+        return self._held[tenant]
+
+    def try_acquire(self, tenant: str) -> bool:
+        if self._held[tenant] >= self.limit:
+            return False
+        self._held[tenant] += 1
+        IN_FLIGHT.labels(self.name, tenant).set(self._held[tenant])
+        return True
+
+    def release(self, tenant: str) -> None:
+        self._held[tenant] -= 1
+        IN_FLIGHT.labels(self.name, tenant).set(self._held[tenant])
+        if self._held[tenant] <= 0:
+            del self._held[tenant]
+
+
+def deferral_delay(delivered: int, first_s: float, most_s: float) -> float:
+    """Doubles with each delivery up to `most_s`, with jitter so that a tenant's deferred
+    messages do not all come back at the same instant."""
+    base = min(most_s, first_s * 2 ** min(delivered - 1, 16))
+    return round(base * random.uniform(0.75, 1.25), 3)
+
+
+class Deferrals:
+    """Fairness deferrals per message (`<consumer>.<stream sequence>`), in a KV bucket."""
+
+    def __init__(self, consumer: str) -> None:
+        self.consumer = consumer
+        self._kv: KeyValue | None = None
+
+    async def _bucket(self, js: JetStreamContext) -> KeyValue:
+        if self._kv is None:
+            try:
+                self._kv = await js.key_value(DEFERRALS_BUCKET)
+            except BucketNotFoundError:
+                self._kv = await js.create_key_value(
+                    KeyValueConfig(
+                        bucket=DEFERRALS_BUCKET,
+                        history=1,
+                        ttl=DEFERRALS_TTL_S,
+                        storage=StorageType.FILE,
+                    )
+                )
+        return self._kv
+
+    def _key(self, sequence: int) -> str:
+        return f"{self.consumer}.{sequence}"
+
+    async def count(self, js: JetStreamContext, sequence: int) -> int:
+        try:
+            entry = await (await self._bucket(js)).get(self._key(sequence))
+        except KeyNotFoundError:
+            return 0
+        return int(entry.value or b"0")
+
+    async def record(self, js: JetStreamContext, sequence: int, delivered: int) -> None:
+        """One more deferral of this message; on its first delivery there was none before.
+        A message is delivered to one replica at a time, so read-then-write does not race."""
+        before = 0 if delivered <= 1 else await self.count(js, sequence)
+        await (await self._bucket(js)).put(self._key(sequence), str(before + 1).encode())
