@@ -9,13 +9,30 @@ from typing import Any
 
 from revsync.logs import configure_logging
 
-from bench import eventlog, messaging, revio_connector, rmm_connector
+from bench import (
+    eventlog,
+    initial_sync,
+    messaging,
+    pipeline,
+    replay,
+    revio_connector,
+    rmm_connector,
+)
 from bench.messaging import MessagingSizes
 from bench.results import RESULTS_PATH, Figure, machine, print_table, record
 from bench.servers import bench_servers
 from bench.workload import EventLogSizes
 
-SUBJECTS = ("eventlog", "messaging", "revio_connector", "rmm_connector")
+SUBJECTS = (
+    "eventlog",
+    "messaging",
+    "revio_connector",
+    "rmm_connector",
+    "replay",
+    "initial_sync",
+    "pipeline",
+)
+REPLAY_EVENTS = 1_000_000
 
 
 def log(message: str) -> None:
@@ -47,8 +64,34 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--results", type=Path, default=RESULTS_PATH, help="the JSON file to merge the figures into"
     )
+    parser.add_argument(
+        "--replay-events",
+        type=int,
+        default=None,
+        help=f"events in the log `replay` rebuilds from (default {REPLAY_EVENTS:,} x --scale)",
+    )
+    parser.add_argument(
+        "--initial-sync-size",
+        default=None,
+        help="seed world of `initial_sync`: 'large' (10,000 clients, 100,000 endpoints) or a"
+        f" client count (default {initial_sync.DEFAULT_SIZE}, or 10,000 x --scale clients)",
+    )
+    pipeline_args = parser.add_argument_group("pipeline (quick runs while developing)")
+    pipeline_args.add_argument("--pipeline-rate", type=float, help="alerts/s of the steady phase")
+    pipeline_args.add_argument("--pipeline-seconds", type=float, help="length of the steady phase")
+    pipeline_args.add_argument("--storm-alerts", type=int, help="alerts of the limited storm")
+    pipeline_args.add_argument("--storm-conditions", type=int, help="open conditions of the storm")
+    pipeline_args.add_argument("--noisy-seconds", type=float, help="issue 9: B's phases, each")
     parser.add_argument("--no-record", action="store_true", help="print only, write nothing")
     return parser.parse_args(argv)
+
+
+def pipeline_sizes(args: argparse.Namespace) -> pipeline.PipelineSizes:
+    sizes = pipeline.PipelineSizes().scaled(args.scale)
+    given = {"rate": args.pipeline_rate, "seconds": args.pipeline_seconds,
+             "storm_alerts": args.storm_alerts, "storm_conditions": args.storm_conditions,
+             "noisy_seconds": args.noisy_seconds}  # fmt: skip
+    return sizes.with_overrides({k: v for k, v in given.items() if v is not None})
 
 
 async def run(args: argparse.Namespace, box: dict[str, Any]) -> list[Figure]:
@@ -80,6 +123,17 @@ async def run(args: argparse.Namespace, box: dict[str, Any]) -> list[Figure]:
         if "rmm_connector" in subjects:
             log("RMM connector: full listing of a large account, then paced under its limits")
             figures += rmm_connector.figures(await rmm_connector.run(servers, args.scale))
+        if "replay" in subjects:
+            total = args.replay_events or max(1_000, round(REPLAY_EVENTS * args.scale))
+            figures += await replay.run(servers.database_url, total, log)
+        if "initial_sync" in subjects:
+            size = initial_sync.size_argument(args.initial_sync_size, args.scale)
+            log(f"initial sync of a whole MSP through every service, seed world {size}")
+            result = await initial_sync.run(servers, size, log)
+            initial_sync.report(result, log)
+            figures += initial_sync.figures(result)
+        if "pipeline" in subjects:
+            figures += await pipeline.run(servers, pipeline_sizes(args), log)
     return figures
 
 

@@ -6,11 +6,13 @@
 - `alert_commands`: every command sent, so its result finds the alert it is about.
 """
 
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from typing import Any
 
-from revsync.db import Conn
+import asyncpg
 from revsync.eventlog.model import RecordedEvent
-from revsync.projection import Projection
+from revsync.projection import StreamRows, Write
 
 from services.alert import events as E
 from services.alert.state import CATEGORY, AlertState, apply, from_json, to_json
@@ -43,29 +45,37 @@ def reason_of(event: RecordedEvent, previous: str | None) -> str | None:
     return None
 
 
-class AlertTickets(Projection):
+_COMMANDS = (
+    "INSERT INTO alert_commands (tenant_id, command_id, alert_key, verb)"
+    " SELECT $1, c, $2, v FROM unnest($3::uuid[], $4::text[]) AS u(c, v)"
+    " ON CONFLICT DO NOTHING"
+)
+Folded = tuple[AlertState, str | None]
+"""The alert's state and the reason shown for it."""
+
+
+class AlertTickets(StreamRows[Folded]):
     name = "alert-tickets"
     tables = ("alert_tickets", "alert_commands")
     categories = (CATEGORY,)
+    table, key_column, loaded, upsert = "alert_tickets", "alert_key", "fold, reason", _UPSERT
 
-    async def apply(self, conn: Conn, event: RecordedEvent) -> None:
-        if event.type not in E.ALL:
-            return  # not one of ours (another version, or a stray writer)
-        key = event.stream.split(":", 1)[1]
-        row = await conn.fetchrow(
-            "SELECT version, fold, reason FROM alert_tickets"
-            " WHERE tenant_id = $1 AND alert_key = $2 FOR UPDATE",
-            event.tenant_id,
-            key,
-        )
-        if row is not None and row["version"] >= event.version:
-            return  # already folded
-        before = from_json(row["fold"]) if row else AlertState(key=key)
+    def wanted(self, event: RecordedEvent) -> bool:
+        return event.type in E.ALL  # not one of ours (another version, or a stray writer)
+
+    def restore(self, key: str, row: asyncpg.Record | None) -> Folded:
+        return (from_json(row["fold"]), row["reason"]) if row else (AlertState(key=key), None)
+
+    def step(self, folded: Folded, event: RecordedEvent) -> Folded:
+        before, reason = folded
         state = replace(apply(before, event.type, event.data), version=event.version)
-        await conn.execute(
-            _UPSERT,
-            event.tenant_id,
-            key,
+        return state, reason_of(event, reason)
+
+    def row(self, tenant_id: str, folded: Folded, event: RecordedEvent) -> Sequence[Any]:
+        state, reason = folded
+        return (
+            tenant_id,
+            self.key(event),
             state.endpoint_id,
             state.condition_id,
             state.company_id,
@@ -73,7 +83,7 @@ class AlertTickets(Projection):
             state.rmm_ticket_id,
             state.revio_ticket_id,
             state.phase,
-            reason_of(event, row["reason"] if row else None),
+            reason,
             state.severity,
             state.summary,
             state.episode,
@@ -83,14 +93,16 @@ class AlertTickets(Projection):
             to_json(state),
             event.recorded_at,
         )
+
+    def side_writes(self, event: RecordedEvent) -> Iterable[Write]:
         commands = event.data.get("sent") or []
         if commands:
-            await conn.execute(
-                "INSERT INTO alert_commands (tenant_id, command_id, alert_key, verb)"
-                " SELECT $1, c, $2, v FROM unnest($3::uuid[], $4::text[]) AS u(c, v)"
-                " ON CONFLICT DO NOTHING",
-                event.tenant_id,
-                key,
-                [c["command_id"] for c in commands],
-                [c["verb"] for c in commands],
+            yield (
+                _COMMANDS,
+                (
+                    event.tenant_id,
+                    self.key(event),
+                    [c["command_id"] for c in commands],
+                    [c["verb"] for c in commands],
+                ),
             )

@@ -7,9 +7,12 @@
 - `asset_commands`: every command sent, so its result finds the asset it is about.
 """
 
-from revsync.db import Conn
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import asyncpg
 from revsync.eventlog.model import RecordedEvent
-from revsync.projection import Projection
+from revsync.projection import Projection, StreamRows, Write
 
 from services.asset import events as E
 from services.asset.state import AssetState, evolve
@@ -27,61 +30,54 @@ ON CONFLICT (tenant_id, identifier) DO UPDATE SET
 """
 
 
-class Assets(Projection):
+_ENDPOINT = (
+    "INSERT INTO asset_endpoints (tenant_id, endpoint_id, identifier)"
+    " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+)
+_COMMAND = (
+    "INSERT INTO asset_commands (tenant_id, command_id, stream, verb)"
+    " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
+)
+
+
+class Assets(StreamRows[AssetState]):
     name = "assets"
     tables = ("assets", "asset_endpoints", "asset_commands")
     categories = (E.CATEGORY,)
+    table, key_column, loaded, upsert = "assets", "identifier", "folded", _UPSERT
 
-    async def apply(self, conn: Conn, event: RecordedEvent) -> None:
-        identifier = event.stream.split(":", 1)[1]
-        row = await conn.fetchrow(
-            "SELECT version, folded FROM assets WHERE tenant_id = $1 AND identifier = $2"
-            " FOR UPDATE",
-            event.tenant_id,
-            identifier,
-        )
-        if row is not None and row["version"] >= event.version:
-            return  # already folded
-        before = (
-            AssetState.model_validate(row["folded"]) if row else AssetState(identifier=identifier)
-        )
-        asset = evolve(before, event.type, event.data).with_(version=event.version)
-        endpoint = asset.endpoint
-        await conn.execute(
-            _UPSERT,
-            event.tenant_id,
-            identifier,
+    def restore(self, key: str, row: asyncpg.Record | None) -> AssetState:
+        return AssetState.model_validate(row["folded"]) if row else AssetState(identifier=key)
+
+    def step(self, state: AssetState, event: RecordedEvent) -> AssetState:
+        return evolve(state, event.type, event.data)  # `row` sets the version
+
+    def row(self, tenant_id: str, state: AssetState, event: RecordedEvent) -> Sequence[Any]:
+        state = state.with_(version=event.version)  # once per row, not once per event
+        endpoint = state.endpoint
+        return (
+            tenant_id,
+            self.key(event),
             endpoint.id if endpoint else None,
             endpoint.company_id if endpoint else None,
             endpoint.category if endpoint else None,
             endpoint.hostname if endpoint else None,
-            asset.state,
-            asset.rule,
-            asset.revio_customer_id,
-            asset.revio_asset_id,
+            state.state,
+            state.rule,
+            state.revio_customer_id,
+            state.revio_asset_id,
             event.type,
             event.version,
-            asset.model_dump(mode="json"),
+            state.model_dump(mode="json"),
             event.recorded_at,
         )
+
+    def side_writes(self, event: RecordedEvent) -> Iterable[Write]:
         if event.type == E.OBSERVED:
-            await conn.execute(
-                "INSERT INTO asset_endpoints (tenant_id, endpoint_id, identifier)"
-                " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                event.tenant_id,
-                event.data["endpoint"]["id"],
-                identifier,
-            )
+            yield _ENDPOINT, (event.tenant_id, event.data["endpoint"]["id"], self.key(event))
         verb = E.REQUESTS.get(event.type)
         if verb is not None:
-            await conn.execute(
-                "INSERT INTO asset_commands (tenant_id, command_id, stream, verb)"
-                " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                event.tenant_id,
-                event.data["command_id"],
-                event.stream,
-                verb,
-            )
+            yield _COMMAND, (event.tenant_id, event.data["command_id"], event.stream, verb)
 
 
 PROJECTIONS: tuple[Projection, ...] = (Assets(),)

@@ -9,11 +9,14 @@
   matched.
 """
 
+import itertools
+from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 from revsync.db import Conn
 from revsync.eventlog.model import RecordedEvent
-from revsync.projection import Projection
+from revsync.projection import Projection, StreamRows
 
 from services.company import events as E
 from services.company.decide import customer_party, rmm_party
@@ -48,37 +51,23 @@ ON CONFLICT (tenant_id, rmm_company_id) DO UPDATE SET
 """
 
 
-def _id_of(event: RecordedEvent) -> str:
-    return event.stream.split(":", 1)[1]
-
-
-async def _folded(conn: Conn, table: str, key: str, event: RecordedEvent) -> Any:
-    """The row's folded state, or None if the event is already folded (idempotent)."""
-    row = await conn.fetchrow(
-        f"SELECT version, folded FROM {table} WHERE tenant_id = $1 AND {key} = $2 FOR UPDATE",
-        event.tenant_id,
-        _id_of(event),
-    )
-    if row is not None and row["version"] >= event.version:
-        return None
-    return row["folded"] if row else {}
-
-
-class CompanyLinks(Projection):
+class CompanyLinks(StreamRows[LinkState]):
     name = "company-links"
     tables = ("company_links",)
     categories = (E.LINK_CATEGORY,)
+    table, key_column, loaded, upsert = "company_links", "revio_customer_id", "folded", _LINK_UPSERT
 
-    async def apply(self, conn: Conn, event: RecordedEvent) -> None:
-        folded = await _folded(conn, "company_links", "revio_customer_id", event)
-        if folded is None:
-            return
-        before = LinkState.model_validate(folded or {"customer_id": _id_of(event)})
-        link = evolve_link(before, event.type, event.data).with_(version=event.version)
+    def restore(self, key: str, row: asyncpg.Record | None) -> LinkState:
+        return LinkState.model_validate((row["folded"] if row else None) or {"customer_id": key})
+
+    def step(self, state: LinkState, event: RecordedEvent) -> LinkState:
+        return evolve_link(state, event.type, event.data)  # `row` sets the version
+
+    def row(self, tenant_id: str, link: LinkState, event: RecordedEvent) -> Sequence[Any]:
+        link = link.with_(version=event.version)  # once per row, not once per event
         party = customer_party(link) if link.customer else None
-        await conn.execute(
-            _LINK_UPSERT,
-            event.tenant_id,
+        return (
+            tenant_id,
             link.customer_id,
             party.name if party else None,
             party.key if party else None,
@@ -102,21 +91,23 @@ class CompanyLinks(Projection):
         )
 
 
-class RmmCompanies(Projection):
+class RmmCompanies(StreamRows[RmmState]):
     name = "rmm-companies"
     tables = ("rmm_companies",)
     categories = (E.RMM_CATEGORY,)
+    table, key_column, loaded, upsert = "rmm_companies", "rmm_company_id", "folded", _RMM_UPSERT
 
-    async def apply(self, conn: Conn, event: RecordedEvent) -> None:
-        folded = await _folded(conn, "rmm_companies", "rmm_company_id", event)
-        if folded is None:
-            return
-        before = RmmState.model_validate(folded or {"rmm_company_id": _id_of(event)})
-        rmm = evolve_rmm(before, event.type, event.data).with_(version=event.version)
+    def restore(self, key: str, row: asyncpg.Record | None) -> RmmState:
+        return RmmState.model_validate((row["folded"] if row else None) or {"rmm_company_id": key})
+
+    def step(self, state: RmmState, event: RecordedEvent) -> RmmState:
+        return evolve_rmm(state, event.type, event.data)  # `row` sets the version
+
+    def row(self, tenant_id: str, rmm: RmmState, event: RecordedEvent) -> Sequence[Any]:
+        rmm = rmm.with_(version=event.version)  # once per row, not once per event
         party = rmm_party(rmm) if rmm.company else None
-        await conn.execute(
-            _RMM_UPSERT,
-            event.tenant_id,
+        return (
+            tenant_id,
             rmm.rmm_company_id,
             party.name if party else None,
             party.key if party else None,
@@ -136,61 +127,93 @@ class RmmCompanies(Projection):
         )
 
 
+_COMMAND = (
+    "INSERT INTO company_commands (tenant_id, command_id, stream, verb)"
+    " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
+)
+
+
 class CompanyCommands(Projection):
     name = "company-commands"
     tables = ("company_commands",)
     categories = (E.LINK_CATEGORY, E.RMM_CATEGORY)
 
-    async def apply(self, conn: Conn, event: RecordedEvent) -> None:
+    @staticmethod
+    def _row(event: RecordedEvent) -> tuple[Any, ...] | None:
         verb = E.REQUESTS.get(event.type)
         if verb is None:
-            return
-        await conn.execute(
-            "INSERT INTO company_commands (tenant_id, command_id, stream, verb)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-            event.tenant_id,
-            event.data["command_id"],
-            event.stream,
-            verb,
-        )
+            return None
+        return (event.tenant_id, event.data["command_id"], event.stream, verb)
+
+    async def apply(self, conn: Conn, event: RecordedEvent) -> None:
+        row = self._row(event)
+        if row is not None:
+            await conn.execute(_COMMAND, *row)
+
+    async def apply_batch(self, conn: Conn, events: Sequence[RecordedEvent]) -> None:
+        rows = [row for row in map(self._row, events) if row is not None]
+        if rows:
+            await conn.executemany(_COMMAND, rows)
+
+
+_RUN_MATCHED = (
+    "INSERT INTO company_sync_runs (tenant_id, sync_run_id, first_seen_at,"
+    " last_seen_at, matched_at, counts) VALUES ($1, $2, $3, $3, $3, $4)"
+    " ON CONFLICT (tenant_id, sync_run_id) DO UPDATE SET"
+    " matched_at = excluded.matched_at, counts = excluded.counts"
+)
+# `seen` observations of both sides: counts added, a total given replaces the one recorded
+_RUN_SEEN = (
+    "INSERT INTO company_sync_runs (tenant_id, sync_run_id, revio_seen, revio_total,"
+    " rmm_seen, rmm_total, first_seen_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    " ON CONFLICT (tenant_id, sync_run_id) DO UPDATE SET"
+    " revio_seen = company_sync_runs.revio_seen + excluded.revio_seen,"
+    " revio_total = coalesce(excluded.revio_total, company_sync_runs.revio_total),"
+    " rmm_seen = company_sync_runs.rmm_seen + excluded.rmm_seen,"
+    " rmm_total = coalesce(excluded.rmm_total, company_sync_runs.rmm_total),"
+    " last_seen_at = greatest(company_sync_runs.last_seen_at, excluded.last_seen_at)"
+)
 
 
 class CompanySyncRuns(Projection):
+    """Per sync run: a `SyncRunMatched` records the match; every `seen` observation of the
+    run adds one to its side (a batch adds up the observations between two matches)."""
+
     name = "company-sync-runs"
     tables = ("company_sync_runs",)
     categories = (E.LINK_CATEGORY, E.RMM_CATEGORY, E.RUN_CATEGORY)
 
     async def apply(self, conn: Conn, event: RecordedEvent) -> None:
-        data = event.data
-        if event.type == E.RUN_MATCHED:
-            await conn.execute(
-                "INSERT INTO company_sync_runs (tenant_id, sync_run_id, first_seen_at,"
-                " last_seen_at, matched_at, counts) VALUES ($1, $2, $3, $3, $3, $4)"
-                " ON CONFLICT (tenant_id, sync_run_id) DO UPDATE SET"
-                " matched_at = excluded.matched_at, counts = excluded.counts",
-                event.tenant_id,
-                data["sync_run_id"],
-                event.recorded_at,
-                data.get("counts"),
-            )
-            return
-        if event.type not in (E.CUSTOMER_OBSERVED, E.RMM_OBSERVED) or data["kind"] != "seen":
-            return
-        if not data.get("sync_run_id"):
-            return
-        side = "revio" if event.type == E.CUSTOMER_OBSERVED else "rmm"
-        await conn.execute(
-            f"INSERT INTO company_sync_runs (tenant_id, sync_run_id, {side}_seen, {side}_total,"
-            " first_seen_at, last_seen_at) VALUES ($1, $2, 1, $3, $4, $4)"
-            " ON CONFLICT (tenant_id, sync_run_id) DO UPDATE SET"
-            f" {side}_seen = company_sync_runs.{side}_seen + 1,"
-            f" {side}_total = coalesce(excluded.{side}_total, company_sync_runs.{side}_total),"
-            " last_seen_at = greatest(company_sync_runs.last_seen_at, excluded.last_seen_at)",
-            event.tenant_id,
-            data["sync_run_id"],
-            data.get("total"),
-            event.recorded_at,
-        )
+        await self.apply_batch(conn, (event,))
+
+    async def apply_batch(self, conn: Conn, events: Sequence[RecordedEvent]) -> None:
+        writes: list[tuple[str, list[Any]]] = []  # in log order, per run
+        adding: dict[tuple[str, str], list[Any]] = {}  # the run's `seen` write being added up
+        for event in events:
+            data = event.data
+            if event.type == E.RUN_MATCHED:
+                run = (event.tenant_id, data["sync_run_id"])
+                adding.pop(run, None)  # later observations add up after the match
+                matched = [*run, event.recorded_at, data.get("counts")]
+                writes.append((_RUN_MATCHED, matched))
+                continue
+            if event.type not in (E.CUSTOMER_OBSERVED, E.RMM_OBSERVED) or data["kind"] != "seen":
+                continue
+            if not data.get("sync_run_id"):
+                continue
+            run = (event.tenant_id, data["sync_run_id"])
+            seen = adding.get(run)
+            if seen is None:
+                seen = adding[run] = [*run, 0, None, 0, None, event.recorded_at, None]
+                writes.append((_RUN_SEEN, seen))
+            side = 2 if event.type == E.CUSTOMER_OBSERVED else 4
+            seen[side] += 1
+            if data.get("total") is not None:
+                seen[side + 1] = data["total"]
+            if seen[7] is None or event.recorded_at > seen[7]:
+                seen[7] = event.recorded_at
+        for sql, group in itertools.groupby(writes, key=lambda write: write[0]):
+            await conn.executemany(sql, [args for _, args in group])
 
 
 PROJECTIONS: tuple[Projection, ...] = (

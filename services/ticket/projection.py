@@ -6,11 +6,13 @@
 - `ticket_commands`: every command sent, so its result finds the link it is about.
 """
 
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from typing import Any
 
-from revsync.db import Conn
+import asyncpg
 from revsync.eventlog.model import RecordedEvent
-from revsync.projection import Projection
+from revsync.projection import StreamRows, Write
 
 from services.ticket import events as E
 from services.ticket.state import CATEGORY, LinkState, apply, from_json, to_json
@@ -40,53 +42,62 @@ def reason_of(event: RecordedEvent, state: LinkState, previous: str | None) -> s
     return previous
 
 
-class TicketLinks(Projection):
+_COMMANDS = (
+    "INSERT INTO ticket_commands (tenant_id, command_id, link_key, verb)"
+    " SELECT $1, c, $2, v FROM unnest($3::uuid[], $4::text[]) AS u(c, v)"
+    " ON CONFLICT DO NOTHING"
+)
+Folded = tuple[LinkState, str | None]
+"""The link's state and the reason shown for it."""
+
+
+class TicketLinks(StreamRows[Folded]):
     name = "ticket-links"
     tables = ("ticket_links", "ticket_commands")
     categories = (CATEGORY,)
+    table, key_column, loaded, upsert = "ticket_links", "link_key", "fold, reason", _UPSERT
 
-    async def apply(self, conn: Conn, event: RecordedEvent) -> None:
-        if event.type not in E.ALL:
-            return  # not one of ours (another version, or a stray writer)
-        key = event.stream.split(":", 1)[1]
-        row = await conn.fetchrow(
-            "SELECT version, fold, reason FROM ticket_links"
-            " WHERE tenant_id = $1 AND link_key = $2 FOR UPDATE",
-            event.tenant_id,
-            key,
-        )
-        if row is not None and row["version"] >= event.version:
-            return  # already folded
-        before = from_json(row["fold"]) if row else LinkState(key=key)
+    def wanted(self, event: RecordedEvent) -> bool:
+        return event.type in E.ALL  # not one of ours (another version, or a stray writer)
+
+    def restore(self, key: str, row: asyncpg.Record | None) -> Folded:
+        return (from_json(row["fold"]), row["reason"]) if row else (LinkState(key=key), None)
+
+    def step(self, folded: Folded, event: RecordedEvent) -> Folded:
+        before, reason = folded
         state = replace(apply(before, event.type, event.data), version=event.version)
+        return state, reason_of(event, state, reason)
+
+    def row(self, tenant_id: str, folded: Folded, event: RecordedEvent) -> Sequence[Any]:
+        state, reason = folded
         status = state.agreed.get("status")
-        notes = len(state.carried) - len(state.queued)
-        await conn.execute(
-            _UPSERT,
-            event.tenant_id,
-            key,
+        return (
+            tenant_id,
+            self.key(event),
             state.origin,
             state.rmm_ticket_id,
             state.revio_ticket_id,
             state.rmm_company_id,
             state.revio_customer_id,
             state.phase,
-            reason_of(event, state, row["reason"] if row else None),
+            reason,
             status.value if status else None,
-            notes,
+            len(state.carried) - len(state.queued),
             event.type,
             event.version,
             to_json(state),
             event.recorded_at,
         )
+
+    def side_writes(self, event: RecordedEvent) -> Iterable[Write]:
         commands = event.data.get("sent") or []
         if commands:
-            await conn.execute(
-                "INSERT INTO ticket_commands (tenant_id, command_id, link_key, verb)"
-                " SELECT $1, c, $2, v FROM unnest($3::uuid[], $4::text[]) AS u(c, v)"
-                " ON CONFLICT DO NOTHING",
-                event.tenant_id,
-                key,
-                [c["command_id"] for c in commands],
-                [c["verb"] for c in commands],
+            yield (
+                _COMMANDS,
+                (
+                    event.tenant_id,
+                    self.key(event),
+                    [c["command_id"] for c in commands],
+                    [c["verb"] for c in commands],
+                ),
             )
