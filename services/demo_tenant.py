@@ -3,6 +3,7 @@ issue 8 (create mode on, inbound off, platform+network assets with write-back, a
 High, manual tickets, auto-close, Rev.io -> RMM tickets on the sandbox's first board/source)."""
 
 from pydantic import SecretStr
+from revsync.contracts.rmm import ALERT_TICKET_SOURCE
 from revsync.db import create_pool
 from revsync.secrets_box import SecretBox
 from revsync.tenancy import RevioConnection, RmmConnection, SyncSettings, Tenant
@@ -46,12 +47,15 @@ def demo_tenant(
 
 
 async def first_board_and_source(tenant: Tenant) -> tuple[str, str]:
-    """The sandbox's first active service board and ticket source, read from its API."""
+    """The sandbox's first active service board and ticket source, read from its API. The
+    source of alert tickets is never chosen: a Rev.io ticket pushed to RMM with it would look
+    like an RMM alert."""
     from services.console.live_checks import LiveChecks
 
+    alert_source = ALERT_TICKET_SOURCE.casefold()
     lookups = await LiveChecks().rmm(tenant.id, tenant.rmm, fresh=True)
     board = next(b for b in lookups.boards if b.active)
-    source = next(s for s in lookups.sources if s.active)
+    source = next(s for s in lookups.sources if s.active and s.name.casefold() != alert_source)
     return board.id, source.id
 
 

@@ -7,6 +7,7 @@ every rule (the API), a set limits the report to those fields (a wizard step).
 
 from collections.abc import Iterable
 
+from revsync.contracts.rmm import ALERT_TICKET_SOURCE
 from revsync.tenancy import Tenant
 from revsync.vendor.errors import VendorError, VendorErrorKind
 
@@ -143,6 +144,15 @@ def rmm_rules(tenant: Tenant, found: RmmLookups) -> list[FieldError]:
                 "ConnectWise RMM",
             )
         )
+        source = _find(found.sources, s.default_ticket_source, by_name=False)
+        if source is not None and source.name.casefold() == ALERT_TICKET_SOURCE.casefold():
+            errors.append(
+                FieldError(
+                    "default_ticket_source",
+                    f"{source.name!r} is the source of RMM alert tickets: tickets revsync"
+                    " pushes to RMM with it would be taken for alerts; choose another source",
+                )
+            )
     return [e for e in errors if e is not None]
 
 

@@ -3,6 +3,7 @@ NATS_URL, DATABASE_URL, LOG_LEVEL, DB_POOL_MAX, ... inherited)."""
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
+from revsync.contracts.rmm import ALERT_TICKET_SOURCE
 from revsync.runtime import ServiceSettings
 
 SERVICE = "cwrmm-connector"
@@ -24,7 +25,9 @@ class ConnectorSettings(ServiceSettings):
     rmm_company_poll_interval_s: float = Field(300.0, gt=0, description="companies + sites")
     rmm_endpoint_poll_interval_s: float = Field(900.0, gt=0, description="endpoints")
     rmm_reconcile_interval_s: float = Field(1800.0, gt=0, description="full reconciliation")
-    rmm_alert_source: str = Field("Alert", description="ticket source name of alert tickets")
+    rmm_alert_source: str = Field(
+        ALERT_TICKET_SOURCE, description="ticket source name of alert tickets"
+    )
     rmm_ticket_page_size: int = Field(100, ge=1, le=1000)
     rmm_http_timeout_s: float = Field(30.0, gt=0)
     rmm_http_attempts: int = Field(6, ge=1, description="attempts per call (transient errors)")

@@ -12,6 +12,11 @@ EndpointCategory = Literal["platform", "network", "cloud"]
 Severity = Literal["Critical", "High", "Medium", "Low", "Info"]
 StatusCategory = Literal["New", "InProgress", "Closed"]
 Observation = Literal["changed", "seen", "deleted"]
+# The endpoint custom field revsync writes the Rev.io asset id into (`RmmEndpoint.revio_asset_id`)
+REVIO_ASSET_ID_FIELD = "Rev.io Asset ID"
+# The RMM ticket source of alert tickets (the connector's default `RMM_ALERT_SOURCE`): a ticket
+# revsync pushes to RMM must never carry it, or it would be taken for an alert
+ALERT_TICKET_SOURCE = "Alert"
 
 
 class Model(BaseModel):

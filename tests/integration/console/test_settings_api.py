@@ -8,6 +8,7 @@ import pytest
 from revsync.eventlog import EventStore
 
 from services.console.deps import Console
+from services.sandbox.cwrmm.ids import stable_id
 from tests.integration.console.support import (
     HELP_DESK,
     MANUAL,
@@ -172,6 +173,12 @@ BAD_VALUES = [
         "default_ticket_source",
         "no ticket source 'no-such-source'",
         id="unknown-source",
+    ),
+    pytest.param(
+        lambda b: _with(b, default_ticket_source=stable_id("source", "Alert")),
+        "default_ticket_source",
+        "is the source of RMM alert tickets",
+        id="alert-source",
     ),
     pytest.param(
         lambda b: _with(b, default_ticket_source=None),
