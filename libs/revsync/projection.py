@@ -88,6 +88,15 @@ class StreamRows(Projection, Generic[State]):
         """Other rows a folded event writes (`ON CONFLICT DO NOTHING` inserts)."""
         return ()
 
+    def sent_commands(self, insert: str, event: RecordedEvent) -> Iterable[Write]:
+        """The rows of a `<service>_commands` table for the commands a decision event sent
+        (`data["sent"]`: command_id and verb each), so a result finds its stream again.
+        `insert` takes (tenant_id, key, command ids, verbs)."""
+        commands = event.data.get("sent") or []
+        if commands:
+            ids, verbs = [c["command_id"] for c in commands], [c["verb"] for c in commands]
+            yield insert, (event.tenant_id, self.key(event), ids, verbs)
+
     async def load_one(self, conn: Conn, tenant_id: str, key: str) -> asyncpg.Record | None:
         row: asyncpg.Record | None = await conn.fetchrow(
             f"SELECT version, {self.loaded} FROM {self.table}"

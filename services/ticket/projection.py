@@ -90,14 +90,4 @@ class TicketLinks(StreamRows[Folded]):
         )
 
     def side_writes(self, event: RecordedEvent) -> Iterable[Write]:
-        commands = event.data.get("sent") or []
-        if commands:
-            yield (
-                _COMMANDS,
-                (
-                    event.tenant_id,
-                    self.key(event),
-                    [c["command_id"] for c in commands],
-                    [c["verb"] for c in commands],
-                ),
-            )
+        return self.sent_commands(_COMMANDS, event)
