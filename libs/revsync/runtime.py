@@ -35,6 +35,7 @@ from revsync.eventlog.store import EventStore
 from revsync.logs import configure_logging, get_logger
 from revsync.messaging.broker import make_broker
 from revsync.messaging.streams import ensure_streams
+from revsync.messaging.subscriber import DeliveryPolicy
 from revsync.settings import RuntimeSettings
 from revsync.telemetry import setup_telemetry
 from revsync.tenancy import SyncSettings, Tenant
@@ -80,6 +81,13 @@ class ServiceContext:
     store: EventStore
     tenants: TenantCache
     ready: dict[str, bool] = field(default_factory=dict)
+
+    def delivery_policy(self) -> DeliveryPolicy:
+        """The retry policy and per-tenant bound of this process's subscribers."""
+        return DeliveryPolicy(
+            max_deliver=self.settings.max_deliver,
+            tenant_max_in_flight=self.settings.tenant_max_in_flight,
+        )
 
 
 Setup = Callable[[ServiceContext], Awaitable[list[Coroutine[Any, Any, None]]]]

@@ -26,7 +26,7 @@ from revsync.eventlog.model import Position, RecordedEvent
 from revsync.eventlog.store import EventStore
 from revsync.eventlog.subscription import CatchUpSubscription, load_checkpoint, save_checkpoint
 from revsync.logs import get_logger
-from revsync.messaging import DeliveryPolicy, durable_subscriber
+from revsync.messaging import DeliveryPolicy, Route, subscribe_routes
 from revsync.runtime import ServiceContext
 from revsync.tenancy import SyncSettings
 
@@ -228,43 +228,18 @@ def register(
     workers: int = 16,
 ) -> None:
     """Attach the durable subscribers (`tenant` narrows them, for tests)."""
-    durable_subscriber(
-        broker,
-        service=name,
-        name="alerts",
-        subject=Subjects.filter("change", tenant, "rmm", "alert"),
-        model=RmmAlertChanged,
-        handler=service.on_alert,
-        policy=policy,
-        workers=workers,
-    )
-    durable_subscriber(
-        broker,
-        service=name,
-        name="results",
-        subject=Subjects.filter("result", tenant, "revio", "ticket"),
-        model=Result,
-        handler=service.on_result,
-        policy=policy,
-        workers=workers,
-    )
-    durable_subscriber(
-        broker,
-        service=name,
-        name="revio-tickets",
-        subject=Subjects.filter("change", tenant, "revio", "ticket"),
-        model=RevioTicketChanged,
-        handler=service.on_revio_ticket,
-        policy=policy,
-        workers=max(1, workers // 4),
-    )
+    routes = [
+        Route("alerts", Subjects.filter("change", tenant, "rmm", "alert"), RmmAlertChanged,
+              service.on_alert),
+        Route("results", Subjects.filter("result", tenant, "revio", "ticket"), Result,
+              service.on_result),
+        Route("revio-tickets", Subjects.filter("change", tenant, "revio", "ticket"),
+              RevioTicketChanged, service.on_revio_ticket, workers=max(1, workers // 4)),
+    ]  # fmt: skip
+    subscribe_routes(broker, name, routes, policy, workers)
 
 
 async def setup(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
     service = AlertService(ctx.pool, ctx.tenants.settings_for, consumer=ctx.name)
-    policy = DeliveryPolicy(
-        max_deliver=ctx.settings.max_deliver,
-        tenant_max_in_flight=ctx.settings.tenant_max_in_flight,
-    )
-    register(ctx.broker, service, name=ctx.name, policy=policy)
+    register(ctx.broker, service, name=ctx.name, policy=ctx.delivery_policy())
     return [follow_company_links(service, ctx.store)]

@@ -15,7 +15,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from revsync.contracts import Result, Subjects
 from revsync.contracts.rmm import RmmEndpointChanged
-from revsync.messaging import DeliveryPolicy, durable_subscriber
+from revsync.messaging import DeliveryPolicy, Route, subscribe_routes
 from revsync.runtime import ServiceContext
 
 from services.asset.follower import follow_company_links, sweep_periodically
@@ -41,25 +41,15 @@ def register(
     workers: int = 8,
 ) -> None:
     """Attach the durable subscribers (`tenant` narrows them, for tests)."""
-    subscriptions: list[tuple[str, str, Any, Any]] = [
-        ("rmm-endpoints", Subjects.filter("change", tenant, "rmm", "endpoint"),
-         RmmEndpointChanged, service.on_endpoint),
-        ("revio-asset-results", Subjects.filter("result", tenant, "revio", "asset"),
-         Result, service.on_result),
-        ("rmm-endpoint-results", Subjects.filter("result", tenant, "rmm", "endpoint"),
-         Result, service.on_result),
+    routes = [
+        Route("rmm-endpoints", Subjects.filter("change", tenant, "rmm", "endpoint"),
+              RmmEndpointChanged, service.on_endpoint),
+        Route("revio-asset-results", Subjects.filter("result", tenant, "revio", "asset"),
+              Result, service.on_result),
+        Route("rmm-endpoint-results", Subjects.filter("result", tenant, "rmm", "endpoint"),
+              Result, service.on_result),
     ]  # fmt: skip
-    for durable, subject, model, handler in subscriptions:
-        durable_subscriber(
-            broker,
-            service=name,
-            name=durable,
-            subject=subject,
-            model=model,
-            handler=handler,
-            policy=policy,
-            workers=workers,
-        )
+    subscribe_routes(broker, name, routes, policy, workers)
 
 
 async def setup(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
@@ -69,10 +59,7 @@ async def setup(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
         ctx.broker,
         service,
         name=ctx.name,
-        policy=DeliveryPolicy(
-            max_deliver=ctx.settings.max_deliver,
-            tenant_max_in_flight=ctx.settings.tenant_max_in_flight,
-        ),
+        policy=ctx.delivery_policy(),
         workers=config.workers,
     )
     ctx.ready["company-links"] = True

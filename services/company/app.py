@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from revsync.contracts import Result, Subjects
 from revsync.contracts.revio import RevioCustomerChanged
 from revsync.contracts.rmm import RmmCompanyChanged
-from revsync.messaging import DeliveryPolicy, durable_subscriber
+from revsync.messaging import DeliveryPolicy, Route, subscribe_routes
 from revsync.runtime import ServiceContext
 
 from services.company.handlers import CompanyService
@@ -46,49 +46,19 @@ def register(
     workers: int = 8,
 ) -> None:
     """Attach the durable subscribers (`tenant` narrows them, for tests)."""
-    subscriptions: list[tuple[str, str, Any, Any]] = [
-        (
-            "revio-customers",
-            Subjects.filter("change", tenant, "revio", "customer"),
-            RevioCustomerChanged,
-            service.on_customer,
-        ),
-        (
-            "rmm-companies",
-            Subjects.filter("change", tenant, "rmm", "company"),
-            RmmCompanyChanged,
-            service.on_rmm_company,
-        ),
-        (
-            "rmm-company-results",
-            Subjects.filter("result", tenant, "rmm", "company"),
-            Result,
-            service.on_result,
-        ),
-        (
-            "rmm-site-results",
-            Subjects.filter("result", tenant, "rmm", "site"),
-            Result,
-            service.on_result,
-        ),
-        (
-            "revio-customer-results",
-            Subjects.filter("result", tenant, "revio", "customer"),
-            Result,
-            service.on_result,
-        ),
-    ]
-    for durable, subject, model, handler in subscriptions:
-        durable_subscriber(
-            broker,
-            service=name,
-            name=durable,
-            subject=subject,
-            model=model,
-            handler=handler,
-            policy=policy,
-            workers=workers,
-        )
+    routes = [
+        Route("revio-customers", Subjects.filter("change", tenant, "revio", "customer"),
+              RevioCustomerChanged, service.on_customer),
+        Route("rmm-companies", Subjects.filter("change", tenant, "rmm", "company"),
+              RmmCompanyChanged, service.on_rmm_company),
+        Route("rmm-company-results", Subjects.filter("result", tenant, "rmm", "company"),
+              Result, service.on_result),
+        Route("rmm-site-results", Subjects.filter("result", tenant, "rmm", "site"),
+              Result, service.on_result),
+        Route("revio-customer-results", Subjects.filter("result", tenant, "revio", "customer"),
+              Result, service.on_result),
+    ]  # fmt: skip
+    subscribe_routes(broker, name, routes, policy, workers)
 
 
 async def setup(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
@@ -98,10 +68,7 @@ async def setup(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
         ctx.broker,
         service,
         name=ctx.name,
-        policy=DeliveryPolicy(
-            max_deliver=ctx.settings.max_deliver,
-            tenant_max_in_flight=ctx.settings.tenant_max_in_flight,
-        ),
+        policy=ctx.delivery_policy(),
         workers=config.workers,
     )
     return [watch_runs(service, config.run_poll_s, config.run_quiet_s)]

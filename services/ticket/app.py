@@ -20,7 +20,7 @@ from revsync.db import Conn
 from revsync.decision import Decision, DecisionContext, commit_decision
 from revsync.eventlog.store import EventStore
 from revsync.logs import get_logger
-from revsync.messaging import DeliveryPolicy, durable_subscriber
+from revsync.messaging import DeliveryPolicy, Route, subscribe_routes
 from revsync.runtime import ServiceContext
 from revsync.tenancy import SyncSettings
 
@@ -139,34 +139,20 @@ def register(
     workers: int = 8,
 ) -> None:
     """Attach the durable subscribers (`tenant` narrows them, for tests)."""
-    routes: list[tuple[str, str, type[Message], Callable[[Any], Awaitable[None]]]] = [
-        ("rmm-tickets", Subjects.filter("change", tenant, "rmm", "ticket"), RmmTicketChanged,
-         service.on_rmm_ticket),
-        ("revio-tickets", Subjects.filter("change", tenant, "revio", "ticket"),
-         RevioTicketChanged, service.on_revio_ticket),
-        ("revio-results", Subjects.filter("result", tenant, "revio", "ticket"), Result,
-         service.on_result),
-        ("rmm-results", Subjects.filter("result", tenant, "rmm", "ticket"), Result,
-         service.on_result),
+    routes = [
+        Route("rmm-tickets", Subjects.filter("change", tenant, "rmm", "ticket"),
+              RmmTicketChanged, service.on_rmm_ticket),
+        Route("revio-tickets", Subjects.filter("change", tenant, "revio", "ticket"),
+              RevioTicketChanged, service.on_revio_ticket),
+        Route("revio-results", Subjects.filter("result", tenant, "revio", "ticket"), Result,
+              service.on_result),
+        Route("rmm-results", Subjects.filter("result", tenant, "rmm", "ticket"), Result,
+              service.on_result),
     ]  # fmt: skip
-    for route, subject, model, handler in routes:
-        durable_subscriber(
-            broker,
-            service=name,
-            name=route,
-            subject=subject,
-            model=model,
-            handler=handler,
-            policy=policy,
-            workers=workers,
-        )
+    subscribe_routes(broker, name, routes, policy, workers)
 
 
 async def setup(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
     service = TicketService(ctx.pool, ctx.tenants.settings_for, consumer=ctx.name)
-    policy = DeliveryPolicy(
-        max_deliver=ctx.settings.max_deliver,
-        tenant_max_in_flight=ctx.settings.tenant_max_in_flight,
-    )
-    register(ctx.broker, service, name=ctx.name, policy=policy)
+    register(ctx.broker, service, name=ctx.name, policy=ctx.delivery_policy())
     return []

@@ -4,13 +4,20 @@ from revsync.messaging.broker import make_broker
 from revsync.messaging.fairness import TenantSlots
 from revsync.messaging.publish import publish
 from revsync.messaging.streams import ensure_streams
-from revsync.messaging.subscriber import DeliveryPolicy, durable_subscriber
+from revsync.messaging.subscriber import (
+    DeliveryPolicy,
+    Route,
+    durable_subscriber,
+    subscribe_routes,
+)
 
 __all__ = [
     "DeliveryPolicy",
+    "Route",
     "TenantSlots",
     "durable_subscriber",
     "ensure_streams",
     "make_broker",
     "publish",
+    "subscribe_routes",
 ]

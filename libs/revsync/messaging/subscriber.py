@@ -33,9 +33,9 @@ Deferred messages stay "ack pending" on the server: a fair consumer allows
 the window that the other tenants' new messages need.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from faststream import AckPolicy
 from faststream.exceptions import NackMessage
@@ -249,3 +249,36 @@ def durable_subscriber(
         ack_policy=AckPolicy.NACK_ON_ERROR,
         **({"max_workers": workers} if workers > 1 else {}),
     )(consume)
+
+
+@dataclass(frozen=True)
+class Route:
+    """One subscription of a service: its durable's name, the subject filter, the message
+    model and the handler; `workers` overrides the service's number for this route."""
+
+    name: str
+    subject: str
+    model: type[Message]
+    handler: Callable[[Any], Awaitable[None]]
+    workers: int | None = None
+
+
+def subscribe_routes(
+    broker: NatsBroker,
+    service: str,
+    routes: Iterable[Route],
+    policy: DeliveryPolicy,
+    workers: int,
+) -> None:
+    """Attach every route of a service as a durable subscriber, all with one policy."""
+    for route in routes:
+        durable_subscriber(
+            broker,
+            service=service,
+            name=route.name,
+            subject=route.subject,
+            model=route.model,
+            handler=route.handler,
+            policy=policy,
+            workers=route.workers or workers,
+        )
