@@ -9,6 +9,13 @@ results. Field sync of linked pairs (Rev.io -> RMM always, RMM -> Rev.io when en
 Rev.io wins conflicts) is `services.company.reconcile.reconcile`, built on the table in
 `services.company.fields`. Matching itself is `services.company.matching.match_company`;
 link, unlink and rejection events and command outcomes are `services.company.links`.
+
+Nothing is created on either side before a sync run of the tenant has matched (`listed`:
+both sides were listed in full once; the connectors report changes as soon as a tenant is
+saved, so before that "no match" may only mean "not listed yet"). Such a record is held
+(`CustomerHeld` / `RmmCompanyLeftUnlinked`, rule `waiting_for_initial_sync`) and the next
+run's batch matching decides it again, `listed`. Linking (strong key, exact name) does not
+wait.
 """
 
 from typing import Any
@@ -70,9 +77,16 @@ def observe(
 # --- a Rev.io customer no RMM company matches ---------------------------------------------
 
 
-def should_create_rmm_company(link: LinkState, settings: SyncSettings) -> tuple[bool, str]:
-    """Create mode makes a new unmatched customer an RMM company; a customer a person
-    decided about, or whose creation failed, is never created automatically."""
+WAITING = "waiting_for_initial_sync"
+
+
+def should_create_rmm_company(
+    link: LinkState, settings: SyncSettings, *, listed: bool
+) -> tuple[bool, str]:
+    """Create mode makes a new unmatched customer an RMM company, once RMM was listed in
+    full (`listed`: a sync run of the tenant matched; before that its company may exist
+    and simply not have been seen yet); a customer a person decided about, or whose
+    creation failed, is never created automatically."""
     if link.customer is None or link.customer_deleted:
         return False, "customer_deleted"
     if link.decided_by is not None:
@@ -81,6 +95,8 @@ def should_create_rmm_company(link: LinkState, settings: SyncSettings) -> tuple[
         return False, "rmm_company_creation_failed"
     if not settings.create_mode:
         return False, "create_mode_off"
+    if not listed:
+        return False, WAITING
     return True, "create_mode_on"
 
 
@@ -123,12 +139,13 @@ def suggest(ctx: DecisionContext, link: LinkState, match: Match) -> Decision:
 
 
 def decide_unmatched_customer(
-    ctx: DecisionContext, link: LinkState, match: Match, settings: SyncSettings
+    ctx: DecisionContext, link: LinkState, match: Match, settings: SyncSettings, *, listed: bool
 ) -> Decision:
-    """No confident match: suggestions for a person, else create (create mode), else hold."""
+    """No confident match: suggestions for a person, else create (create mode, once both
+    sides were `listed`), else hold (until the first sync run, `waiting_for_initial_sync`)."""
     if match.suggestions:
         return suggest(ctx, link, match)
-    create, rule = should_create_rmm_company(link, settings)
+    create, rule = should_create_rmm_company(link, settings, listed=listed)
     if create:
         return request_rmm_company(ctx, link, rule)
     if rule in ("decided_by_person", "customer_deleted"):
@@ -143,6 +160,7 @@ def decide_unmatched_customer(
         name=link.customer.name,
         normalized_name=normalize_name(link.customer.name),
         create_mode=settings.create_mode,
+        listed=listed,
         match=match.inputs,
         sync_run_id=link.sync_run_id,
     )
@@ -170,9 +188,12 @@ def merge_suggestion(
 # --- an RMM company no Rev.io customer matches ----------------------------------------------
 
 
-def should_create_revio_customer(rmm: RmmState, settings: SyncSettings) -> tuple[bool, str]:
+def should_create_revio_customer(
+    rmm: RmmState, settings: SyncSettings, *, listed: bool
+) -> tuple[bool, str]:
     """With inbound sync on, a new unmatched RMM company becomes a Rev.io customer with the
-    configured bill profile and identity; off, it stays unlinked for mapping review."""
+    configured bill profile and identity, once Rev.io was listed in full (`listed`); off,
+    it stays unlinked for mapping review."""
     if rmm.company is None or rmm.deleted:
         return False, "rmm_company_deleted"
     if rmm.decided_by is not None:
@@ -183,6 +204,8 @@ def should_create_revio_customer(rmm: RmmState, settings: SyncSettings) -> tuple
         return False, "rmm_to_revio_sync_off"
     if not (settings.bill_profile and settings.customer_identity):
         return False, "bill_profile_or_identity_missing"
+    if not listed:
+        return False, WAITING
     return True, "rmm_to_revio_sync_on"
 
 
@@ -225,13 +248,16 @@ def decide_unmatched_rmm_company(
     match: Match,
     settings: SyncSettings,
     suggested_to_customers: bool = False,
+    *,
+    listed: bool,
 ) -> Decision:
     """No confident match: if it is a suggestion for some customer it waits for a person;
-    else create it in Rev.io (inbound sync on) or leave it unlinked."""
+    else create it in Rev.io (inbound sync on, once both sides were `listed`) or leave it
+    unlinked (until the first sync run, `waiting_for_initial_sync`)."""
     if match.suggestions or suggested_to_customers:
         rule = "suggested_for_review"
     else:
-        create, rule = should_create_revio_customer(rmm, settings)
+        create, rule = should_create_revio_customer(rmm, settings, listed=listed)
         if create:
             return request_revio_customer(ctx, rmm, settings, rule)
         if rule in ("decided_by_person", "rmm_company_deleted"):
@@ -248,6 +274,7 @@ def decide_unmatched_rmm_company(
         normalized_name=normalize_name(rmm.company.name),
         candidates=list(candidates),
         rmm_to_revio_sync=settings.rmm_to_revio_sync,
+        listed=listed,
         match=match.inputs,
         sync_run_id=rmm.sync_run_id,
     )

@@ -13,9 +13,10 @@ Stream `company-link:<revio_customer_id>` (one Rev.io customer and its link):
 - `LinkSuggested{rule, revio_customer_id, candidates[{id, name, score}], match,
   sync_run_id}`: waiting for a person; rule `fuzzy_name`, `ambiguous_name` (the normalized
   name is not unique on one side) or `ambiguous_strong_key`.
-- `CustomerHeld{rule, revio_customer_id, name, normalized_name, create_mode, match,
+- `CustomerHeld{rule, revio_customer_id, name, normalized_name, create_mode, listed, match,
   sync_run_id}`: no RMM company and none will be created; rule `create_mode_off`,
-  `rmm_company_creation_failed`.
+  `rmm_company_creation_failed`, or `waiting_for_initial_sync` (create mode is on but no
+  sync run of the tenant has listed RMM in full yet: the next run to match decides again).
 - `RmmCompanyCreationRequested{rule: create_mode_on, command_id, revio_customer_id, name,
   active, description, sync_run_id}` / `RmmCompanyCreated{command_id, rmm_company_id}` /
   `RmmCompanyCreationFailed{command_id, status, reason}`.
@@ -46,8 +47,10 @@ Stream `rmm-company:<rmm_company_id>` (an RMM company while it is not linked):
 - `RmmCompanyObserved` (above); `RmmCompanyClaimed{rule, revio_customer_id}` (linked);
   `RmmCompanyReleased{rule, revio_customer_id, company}` (unlinked by a person);
 - `RmmCompanyLeftUnlinked{rule, rmm_company_id, name, normalized_name, candidates,
-  sync_run_id}`: rule `rmm_to_revio_sync_off`, `suggested_for_review`,
-  `bill_profile_or_identity_missing`, `revio_customer_creation_failed`;
+  rmm_to_revio_sync, listed, match, sync_run_id}`: rule `rmm_to_revio_sync_off`,
+  `suggested_for_review`, `bill_profile_or_identity_missing`,
+  `revio_customer_creation_failed`, `waiting_for_initial_sync` (inbound sync would create
+  it, but Rev.io was not listed in full yet: the next run to match decides again);
 - `RevioCustomerCreationRequested{rule: rmm_to_revio_sync_on, command_id, rmm_company_id,
   name, bill_profile_id, customer_class, address, sync_run_id}` /
   `RevioCustomerCreated{command_id, revio_customer_id}` /

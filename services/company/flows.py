@@ -51,7 +51,8 @@ async def link_pair(
 async def match_customer(
     tx: CompanyTx, ctx: DecisionContext, link: LinkState, settings: SyncSettings
 ) -> LinkState:
-    """Match one unlinked customer now (steady state), then link, suggest, create or hold."""
+    """Match one unlinked customer now (steady state), then link, suggest, create or hold
+    (creation waits until a sync run of the tenant matched: both sides listed in full)."""
     rmms = await tx.open_rmm_companies()
     party = customer_party(link)
     here = (await tx.name_counts("revio", party.key)).get(party.key, 0)
@@ -62,14 +63,17 @@ async def match_customer(
         return await link_pair(
             tx, ctx, link, rmm, match.rule, settings, match.link.score, match.inputs
         )
-    return await tx.record_link(link, decide_unmatched_customer(ctx, link, match, settings))
+    listed = await tx.any_run_matched()
+    decision = decide_unmatched_customer(ctx, link, match, settings, listed=listed)
+    return await tx.record_link(link, decision)
 
 
 async def match_rmm_company(
     tx: CompanyTx, ctx: DecisionContext, rmm: RmmState, settings: SyncSettings
 ) -> RmmState:
     """Match one unlinked RMM company now (steady state): link it, offer it as a suggestion
-    to the customers it resembles, or create it in Rev.io / leave it unlinked."""
+    to the customers it resembles, or create it in Rev.io / leave it unlinked (creation waits
+    until a sync run of the tenant matched)."""
     links = {link.customer_id: link for link in await tx.open_links()}
     party = rmm_party(rmm)
     here = (await tx.name_counts("rmm", party.key)).get(party.key, 0)
@@ -86,4 +90,6 @@ async def match_rmm_company(
         offered = Candidate(rmm.rmm_company_id, party.name, suggestion.score)
         link = links[suggestion.id]
         await tx.record_link(link, merge_suggestion(ctx, link, offered, match))
-    return await tx.record_rmm(rmm, decide_unmatched_rmm_company(ctx, rmm, match, settings))
+    listed = await tx.any_run_matched()
+    decision = decide_unmatched_rmm_company(ctx, rmm, match, settings, listed=listed)
+    return await tx.record_rmm(rmm, decision)

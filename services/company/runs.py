@@ -9,6 +9,11 @@ that was empty, failed or lost a message), `match_run` matches every unlinked cu
 the run against every unlinked RMM company in one transaction, holding the tenant's
 matching lock, and records `SyncRunMatched` (which is what makes later `seen` changes of the
 run decide at once).
+
+Records observed outside any run before the tenant's first run matched (the connectors
+poll as soon as a tenant is saved) are matched at once, but nothing is created for them:
+they wait (rule `waiting_for_initial_sync`), and the next run to match decides them with
+the run's own records, both sides now listed in full.
 """
 
 import asyncio
@@ -24,6 +29,7 @@ from revsync.unit_of_work import UnitOfWork
 
 from services.company import events as E
 from services.company.decide import (
+    WAITING,
     customer_party,
     decide_unmatched_customer,
     decide_unmatched_rmm_company,
@@ -32,6 +38,7 @@ from services.company.decide import (
 from services.company.flows import link_pair
 from services.company.handlers import CompanyService
 from services.company.matching import Match, match_company
+from services.company.state import State
 from services.company.store import CompanyTx
 
 log = get_logger(__name__)
@@ -47,6 +54,12 @@ WHERE matched_at IS NULL AND (
     OR last_seen_at < now() - make_interval(secs => $1))
 ORDER BY first_seen_at
 """
+
+
+def decided_by_run(record: State, run_id: str) -> bool:
+    """A run decides the unlinked records it listed and those waiting for a first run (seen
+    before anything was listed; perhaps never listed by this run)."""
+    return record.sync_run_id == run_id or record.rule == WAITING
 
 
 async def match_run(
@@ -69,7 +82,7 @@ async def match_run(
         revio_names, rmm_names = await tx.name_counts("revio"), await tx.name_counts("rmm")
         run_id = str(sync_run_id)
         for link in await tx.open_links():
-            if link.sync_run_id != run_id or not link.open:
+            if not decided_by_run(link, run_id) or not link.open:
                 continue
             party = customer_party(link)
             candidates = [rmm_party(r) for r in rmms.values()]
@@ -93,15 +106,20 @@ async def match_run(
                 )
                 counts["linked"] += 1
                 continue
-            decision = decide_unmatched_customer(ctx, link, match, settings)
+            decision = decide_unmatched_customer(ctx, link, match, settings, listed=True)
             after = await tx.record_link(link, decision)
             counts[after.state] += 1
         suggested = {c["id"] for link in await tx.open_links() for c in link.candidates}
         for rmm in rmms.values():
-            if rmm.sync_run_id != run_id or not rmm.open:
+            if not decided_by_run(rmm, run_id) or not rmm.open:
                 continue
             decision = decide_unmatched_rmm_company(
-                ctx, rmm, Match("no_candidate"), settings, rmm.rmm_company_id in suggested
+                ctx,
+                rmm,
+                Match("no_candidate"),
+                settings,
+                rmm.rmm_company_id in suggested,
+                listed=True,
             )
             after_rmm = await tx.record_rmm(rmm, decision)
             kind = (

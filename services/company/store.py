@@ -122,6 +122,16 @@ class CompanyTx:
     async def run_matched(self, sync_run_id: object) -> bool:
         return await run_matched(self.conn, self.tenant_id, sync_run_id)
 
+    async def any_run_matched(self) -> bool:
+        """Whether both sides were listed in full once: some sync run of the tenant was
+        matched (nothing is created automatically before that)."""
+        matched = await self.conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM company_sync_runs"
+            " WHERE tenant_id = $1 AND matched_at IS NOT NULL)",
+            self.tenant_id,
+        )
+        return bool(matched)
+
     # --- matching pools -----------------------------------------------------------------
 
     async def open_rmm_companies(self) -> list[RmmState]:

@@ -26,6 +26,9 @@ WHY = {
     "write_revio_id_to_rmm_off": "writing the Rev.io id back is off",
     # companies
     "create_mode_off": "create mode is off, so it waits to be linked by hand",
+    "waiting_for_initial_sync": (
+        "waiting for the first sync run to list both systems in full before creating anything"
+    ),
     "rmm_company_creation_failed": "creating its RMM company failed",
     "rmm_to_revio_sync_off": "RMM -> Rev.io sync is off",
     "suggested_for_review": "it is suggested for review",

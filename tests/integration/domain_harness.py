@@ -9,6 +9,7 @@ module (they serve every tenant).
 
 import asyncio
 import secrets
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -19,10 +20,18 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from revsync.contracts.base import Command, Message, Result, ResultStatus
-from revsync.contracts.revio import CreateRevioCustomer, UpdateRevioCustomer, UpsertRevioAsset
+from revsync.contracts.revio import (
+    CreateRevioCustomer,
+    RevioCustomer,
+    RevioCustomerChanged,
+    UpdateRevioCustomer,
+    UpsertRevioAsset,
+)
 from revsync.contracts.rmm import (
     CreateRmmCompany,
     CreateRmmSite,
+    RmmCompany,
+    RmmCompanyChanged,
     SetRmmEndpointCustomField,
     UpdateRmmCompany,
     UpdateRmmSite,
@@ -38,6 +47,7 @@ from services.asset.follower import follow_company_links
 from services.asset.handlers import AssetService
 from services.company.app import register as register_company
 from services.company.handlers import CompanyService
+from services.company.naming import company_description
 from services.company.runs import watch_runs
 
 FAST = DeliveryPolicy(max_deliver=6, backoff_s=(0.05, 0.1, 0.2, 0.5), ack_wait_s=10.0)
@@ -55,6 +65,13 @@ COMMANDS: dict[tuple[str, str, str], type[Command]] = {
     )
 }
 C = TypeVar("C", bound=Command)
+# what `Harness.initial_sync` lists: a customer and its RMM company, in sync already
+BASELINE_CUSTOMER = RevioCustomer(id="initial-sync-0", name="Initial Sync Baseline")
+BASELINE_COMPANY = RmmCompany(
+    id="initial-sync-r0",
+    name=BASELINE_CUSTOMER.name,
+    description=company_description(BASELINE_CUSTOMER),
+)
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], within_s: float = 10.0) -> Any:
@@ -221,6 +238,34 @@ class Harness:
     async def _consumer_names(self, stream: str) -> list[str]:
         infos = await self.js.consumers_info(stream)
         return [i.name for i in infos if i.name.startswith(self.services)]
+
+    async def initial_sync(self, within_s: float = 10.0) -> uuid.UUID:
+        """The tenant's first sync run as the connectors list it (one `seen` customer and
+        its RMM company, each with its listing's total; already in sync, so nothing is
+        sent); returns once the company service matched the run. Until then nothing is
+        created automatically (`waiting_for_initial_sync`)."""
+        run = uuid.uuid4()
+        customer = RevioCustomerChanged(
+            tenant_id=self.tenant, kind="seen", customer=BASELINE_CUSTOMER, sync_run_id=run, total=1
+        )
+        company = RmmCompanyChanged(
+            tenant_id=self.tenant, kind="seen", company=BASELINE_COMPANY, sync_run_id=run, total=1
+        )
+        await self.publish(customer)
+        await self.publish(company)
+        await eventually(lambda: self.run_matched(run), within_s)
+        await self.processed(within_s)
+        return run
+
+    async def run_matched(self, run: object) -> dict[str, Any] | None:
+        """The run's row once the company service matched it."""
+        row = await self.pool.fetchrow(
+            "SELECT matched_at, counts FROM company_sync_runs"
+            " WHERE tenant_id = $1 AND sync_run_id = $2",
+            self.tenant,
+            run,
+        )
+        return dict(row) if row and row["matched_at"] else None
 
     # --- reading what was decided -------------------------------------------------------
 

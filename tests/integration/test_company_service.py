@@ -111,6 +111,7 @@ async def test_create_mode_on_creates_the_company_then_its_sites_when_the_result
     start, tenant
 ):
     async with start(create_mode=True) as h:
+        await h.initial_sync()
         await h.publish(customer_changed(tenant, ACME))
         (create,) = await h.wait_for(CreateRmmCompany)
         assert create.name == "Acme, Inc." and create.active and create.revio_customer_id == "1001"
@@ -176,6 +177,62 @@ async def test_create_mode_off_holds_the_customer_and_the_log_says_why(start, te
         assert update.company_id == "rmm-7" and update.name == "Acme, Inc."
 
 
+async def test_before_the_first_sync_run_nothing_is_created_only_held_until_a_run_matches(
+    start, tenant
+):
+    """The connectors poll as soon as the tenant is saved: a customer is reported before RMM
+    was listed. Linking happens at once; creating waits for the first run to match."""
+    globex = RevioCustomer(id="1002", name="Globex")
+    async with start(create_mode=True) as h:
+        await h.publish(customer_changed(tenant, ACME))
+        row = await h.wait_link("1001", "held")
+        assert row["rule"] == "waiting_for_initial_sync"
+        (_, held) = (await h.events(E.link_stream("1001")))[-1]
+        assert (held["rule"], held["create_mode"], held["listed"]) == (
+            "waiting_for_initial_sync",
+            True,
+            False,
+        )
+        assert held["match"]["normalized_name"] == "acme"
+        # an exact name is linked without waiting for the run
+        await h.publish(customer_changed(tenant, globex))
+        await h.publish(company_changed(tenant, RmmCompany(id="rmm-8", name="GLOBEX LLC")))
+        linked = await h.wait_link("1002", "linked")
+        assert (linked["rmm_company_id"], linked["rule"]) == ("rmm-8", "exact_name")
+        await h.settle()
+        assert h.sent(CreateRmmCompany) == []
+
+        # the first run lists other records only: the waiting customer is decided by it
+        await h.initial_sync()
+        (create,) = await h.wait_for(CreateRmmCompany)
+        assert create.revio_customer_id == "1001"
+        assert (await h.link("1001"))["state"] == "creating"
+
+
+async def test_a_customer_seen_before_its_company_was_listed_is_linked_by_the_run_not_created(
+    start, tenant
+):
+    run = uuid4()
+    async with start(create_mode=True) as h:
+        await h.publish(customer_changed(tenant, ACME))
+        await h.wait_link("1001", "held")
+        await h.publish(customer_changed(tenant, ACME, "seen", sync_run_id=run, total=1))
+        await h.publish(
+            company_changed(
+                tenant, RmmCompany(id="rmm-9", name="ACME INC"), "seen", sync_run_id=run, total=1
+            )
+        )
+        await eventually(lambda: h.run_matched(run))
+        row = await h.link("1001")
+        assert (row["state"], row["rmm_company_id"], row["rule"]) == (
+            "linked",
+            "rmm-9",
+            "exact_name",
+        )
+        await h.settle()
+        assert h.sent(CreateRmmCompany) == []
+
+
 async def test_initial_sync_links_confident_matches_and_suggests_the_rest(start, tenant):
     run = uuid4()
     customers = [
@@ -208,7 +265,7 @@ async def test_initial_sync_links_confident_matches_and_suggests_the_rest(start,
                     )
                 )
 
-        matched = await eventually(lambda: _run_matched(h, run))
+        matched = await eventually(lambda: h.run_matched(run))
         assert matched["counts"] == {"linked": 3, "suggested": 3, "rmm_left_unlinked": 2}
         rows = {cid: await h.link(cid) for cid in ("1", "2", "3", "4", "5", "7")}
         assert {cid: (r["state"], r["rule"], r["rmm_company_id"]) for cid, r in rows.items()} == {
@@ -246,16 +303,6 @@ async def test_initial_sync_links_confident_matches_and_suggests_the_rest(start,
         assert rejected["state"] == "rejected" and rejected["excluded"] == ["r4"]
 
 
-async def _run_matched(h: Harness, run: object) -> dict | None:
-    row = await h.pool.fetchrow(
-        "SELECT matched_at, counts FROM company_sync_runs"
-        " WHERE tenant_id = $1 AND sync_run_id = $2",
-        h.tenant,
-        run,
-    )
-    return dict(row) if row and row["matched_at"] else None
-
-
 async def test_a_manual_link_survives_a_later_sync_run(start, tenant):
     initech = RevioCustomer(id="2001", name="Initech")
     async with start() as h:
@@ -278,7 +325,7 @@ async def test_a_manual_link_survives_a_later_sync_run(start, tenant):
             RmmCompany(id="r-21", name="Initech"),
         ):
             await h.publish(company_changed(tenant, company, "seen", sync_run_id=run, total=2))
-        await eventually(lambda: _run_matched(h, run))
+        await eventually(lambda: h.run_matched(run))
         row = await h.link("2001")
         assert (row["state"], row["rmm_company_id"], row["decided_by"]) == (
             "linked",
@@ -346,6 +393,7 @@ async def test_inbound_sync_on_flows_back_and_revio_wins_conflicting_edits(start
 async def test_an_unmatched_rmm_company_becomes_a_revio_customer_with_inbound_sync_on(
     start, tenant
 ):
+    """Once Rev.io was listed in full: before the first sync run it waits for it."""
     settings = {"rmm_to_revio_sync": True, "bill_profile": "12", "customer_identity": "BUSINESS"}
     site = RmmSite(
         id="s-1", company_id="rmm-40", name="HQ", address_line_1="4 Oak Ave", city="Austin"
@@ -354,6 +402,14 @@ async def test_an_unmatched_rmm_company_becomes_a_revio_customer_with_inbound_sy
         await h.publish(
             company_changed(tenant, RmmCompany(id="rmm-40", name="Zeta Labs", sites=(site,)))
         )
+        row = await eventually(lambda: _with_rule(h, "rmm-40"))
+        assert (row["state"], row["rule"]) == ("unlinked", "waiting_for_initial_sync")
+        (_, waiting) = (await h.events(E.rmm_stream("rmm-40")))[-1]
+        assert waiting["rmm_to_revio_sync"] is True and waiting["listed"] is False
+        await h.settle()
+        assert h.sent(CreateRevioCustomer) == []
+
+        await h.initial_sync()  # lists a pair in sync; rmm-40 is decided by the run anyway
         (create,) = await h.wait_for(CreateRevioCustomer)
         assert (create.rmm_company_id, create.name) == ("rmm-40", "Zeta Labs")
         assert (create.bill_profile_id, create.customer_class) == ("12", "BUSINESS")
@@ -382,6 +438,7 @@ async def _with_rule(h: Harness, rmm_company_id: str) -> dict | None:
 
 async def test_a_failed_creation_holds_the_customer(start, tenant):
     async with start(create_mode=True) as h:
+        await h.initial_sync()
         await h.publish(customer_changed(tenant, ACME))
         (create,) = await h.wait_for(CreateRmmCompany)
         await h.answer(create, status=ResultStatus.REJECTED)
@@ -391,6 +448,7 @@ async def test_a_failed_creation_holds_the_customer(start, tenant):
 
 async def test_duplicate_deliveries_decide_nothing_twice(start, tenant):
     async with start(create_mode=True) as h:
+        await h.initial_sync()
         change = customer_changed(tenant, ACME)
         await h.publish(change)
         await h.redeliver(change)
@@ -406,6 +464,7 @@ async def test_duplicate_deliveries_decide_nothing_twice(start, tenant):
 
 async def test_read_models_are_folds_of_the_log_and_replay_rebuilds_them(start, tenant):
     async with start(create_mode=True) as h:
+        await h.initial_sync()
         await h.publish(customer_changed(tenant, ACME))
         (create,) = await h.wait_for(CreateRmmCompany)
         await h.answer(create, {"company_id": "rmm-60"})

@@ -295,6 +295,9 @@ def _record(target: str, call: Any) -> list[Consumer]:
     return seen
 
 
+ROUTES = "revsync.messaging.subscriber"  # where subscribe_routes finds durable_subscriber
+
+
 @cache
 def consumers() -> dict[str, list[Consumer]]:
     """The durable consumers each process declares, keyed by process module, in the order the
@@ -315,14 +318,15 @@ def consumers() -> dict[str, list[Consumer]]:
 
     cwrmm = object.__new__(CommandHandlers)
     cwrmm.settings = ConnectorSettings(_env_file=None)  # type: ignore[call-arg]
+    cwrmm.tenant_slots = mock.MagicMock()
     revio = object.__new__(Connector)
     revio.settings = RevioConnectorSettings(_env_file=None)  # type: ignore[call-arg]
     revio.broker, revio.commands = None, mock.MagicMock()
     return {
-        "services.alert": _record("services.alert.app", plain(alert, "alert")),
-        "services.ticket": _record("services.ticket.app", plain(ticket, "ticket")),
-        "services.company": _record("services.company.app", plain(company, company.SERVICE)),
-        "services.asset": _record("services.asset.app", plain(asset, asset.SERVICE)),
+        "services.alert": _record(ROUTES, plain(alert, "alert")),
+        "services.ticket": _record(ROUTES, plain(ticket, "ticket")),
+        "services.company": _record(ROUTES, plain(company, company.SERVICE)),
+        "services.asset": _record(ROUTES, plain(asset, asset.SERVICE)),
         "services.cwrmm_connector": _record(
             "services.cwrmm_connector.handlers", lambda: cwrmm.register(None)
         ),

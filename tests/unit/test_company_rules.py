@@ -36,7 +36,8 @@ from services.company.links import rewrite_after_older_write, rmm_company_creati
 from services.company.matching import Candidate, Match, Party, match_company
 from services.company.naming import company_description, normalize_name, revio_id_in
 from services.company.reconcile import reconcile
-from services.company.state import LinkState, RmmState, evolve_link
+from services.company.runs import decided_by_run
+from services.company.state import LinkState, RmmState, evolve_link, evolve_rmm
 
 TENANT = "t-unit"
 T1 = datetime(2025, 6, 1, 12, tzinfo=UTC)
@@ -208,7 +209,7 @@ def new_link(**fields: object) -> LinkState:
 
 def test_create_mode_on_requests_an_rmm_company_carrying_the_revio_id():
     decision = decide_unmatched_customer(
-        ctx(), new_link(), Match("no_candidate"), SyncSettings(create_mode=True)
+        ctx(), new_link(), Match("no_candidate"), SyncSettings(create_mode=True), listed=True
     )
     assert decision.event_types == [E.RMM_CREATE_REQUESTED]
     (command,) = decision.commands
@@ -222,14 +223,14 @@ def test_create_mode_on_requests_an_rmm_company_carrying_the_revio_id():
 def test_a_closed_customer_becomes_an_inactive_company():
     link = LinkState(customer_id="1", customer=customer("1", status="CLOSED"))
     decision = decide_unmatched_customer(
-        ctx(), link, Match("no_candidate"), SyncSettings(create_mode=True)
+        ctx(), link, Match("no_candidate"), SyncSettings(create_mode=True), listed=True
     )
     assert decision.commands[0].active is False  # type: ignore[attr-defined]
 
 
 def test_create_mode_off_holds_the_customer_and_says_why():
     decision = decide_unmatched_customer(
-        ctx(), new_link(), Match("no_candidate", inputs={"name": "x"}), SyncSettings()
+        ctx(), new_link(), Match("no_candidate", inputs={"name": "x"}), SyncSettings(), listed=True
     )
     assert decision.event_types == [E.HELD] and not decision.commands
     held = decision.events[0].data
@@ -239,12 +240,16 @@ def test_create_mode_off_holds_the_customer_and_says_why():
 
 def test_an_already_held_customer_is_not_held_again():
     link = new_link(state="held", rule="create_mode_off")
-    assert decide_unmatched_customer(ctx(), link, Match("no_candidate"), SyncSettings()).empty
+    assert decide_unmatched_customer(
+        ctx(), link, Match("no_candidate"), SyncSettings(), listed=True
+    ).empty
 
 
 def test_suggestions_wait_for_a_person_even_with_create_mode_on():
     match = Match("fuzzy_name", suggestions=(Candidate("r1", "Acme Co", 91.0),))
-    decision = decide_unmatched_customer(ctx(), new_link(), match, SyncSettings(create_mode=True))
+    decision = decide_unmatched_customer(
+        ctx(), new_link(), match, SyncSettings(create_mode=True), listed=True
+    )
     assert decision.event_types == [E.SUGGESTED] and not decision.commands
     link = apply(new_link(), decision.events)
     assert link.state == "suggested" and link.rmm_company_id == "r1" and link.score == 91.0
@@ -253,19 +258,20 @@ def test_suggestions_wait_for_a_person_even_with_create_mode_on():
 def test_the_same_suggestions_are_not_recorded_twice():
     match = Match("fuzzy_name", suggestions=(Candidate("r1", "Acme Co", 91.0),))
     link = apply(
-        new_link(), decide_unmatched_customer(ctx(), new_link(), match, SyncSettings()).events
+        new_link(),
+        decide_unmatched_customer(ctx(), new_link(), match, SyncSettings(), listed=True).events,
     )
-    assert decide_unmatched_customer(ctx(), link, match, SyncSettings()).empty
+    assert decide_unmatched_customer(ctx(), link, match, SyncSettings(), listed=True).empty
 
 
 def test_a_person_decision_is_never_overridden_by_create_mode():
     link = new_link(state="rejected", decided_by="alice")
-    assert should_create_rmm_company(link, SyncSettings(create_mode=True)) == (
+    assert should_create_rmm_company(link, SyncSettings(create_mode=True), listed=True) == (
         False,
         "decided_by_person",
     )
     assert decide_unmatched_customer(
-        ctx(), link, Match("no_candidate"), SyncSettings(create_mode=True)
+        ctx(), link, Match("no_candidate"), SyncSettings(create_mode=True), listed=True
     ).empty
 
 
@@ -273,7 +279,7 @@ def test_a_failed_creation_is_not_retried_automatically():
     creating = apply(
         new_link(),
         decide_unmatched_customer(
-            ctx(), new_link(), Match("no_candidate"), SyncSettings(create_mode=True)
+            ctx(), new_link(), Match("no_candidate"), SyncSettings(create_mode=True), listed=True
         ).events,
     )
     command_id = next(iter(creating.pending))
@@ -291,7 +297,48 @@ def test_a_failed_creation_is_not_retried_automatically():
     held = apply(creating, decision.events)
     assert held.state == "held" and held.rule == "rmm_company_creation_failed"
     assert held.pending == {}
-    assert not should_create_rmm_company(held, SyncSettings(create_mode=True))[0]
+    assert not should_create_rmm_company(held, SyncSettings(create_mode=True), listed=True)[0]
+
+
+def test_before_the_first_sync_run_a_customer_is_held_waiting_not_created():
+    """Its RMM company may exist and simply not have been listed yet."""
+    match = Match("no_candidate", inputs={"normalized_name": "acme"})
+    decision = decide_unmatched_customer(
+        ctx(), new_link(), match, SyncSettings(create_mode=True), listed=False
+    )
+    assert decision.event_types == [E.HELD] and not decision.commands
+    held = decision.events[0].data
+    assert held["rule"] == "waiting_for_initial_sync"
+    assert (held["create_mode"], held["listed"]) == (True, False)
+    assert held["match"] == {"normalized_name": "acme"}
+    waiting = apply(new_link(), decision.events)
+    assert (waiting.state, waiting.rule) == ("held", "waiting_for_initial_sync")
+    assert decide_unmatched_customer(
+        ctx(), waiting, match, SyncSettings(create_mode=True), listed=False
+    ).empty  # seen again before the run: nothing new
+
+
+def test_a_customer_waiting_for_the_first_sync_run_is_created_once_both_sides_are_listed():
+    settings = SyncSettings(create_mode=True)
+    waiting = apply(
+        new_link(),
+        decide_unmatched_customer(
+            ctx(), new_link(), Match("no_candidate"), settings, listed=False
+        ).events,
+    )
+    assert should_create_rmm_company(waiting, settings, listed=True) == (True, "create_mode_on")
+    decision = decide_unmatched_customer(
+        ctx(), waiting, Match("no_candidate"), settings, listed=True
+    )
+    assert decision.event_types == [E.RMM_CREATE_REQUESTED]
+    assert isinstance(decision.commands[0], CreateRmmCompany)
+
+
+def test_with_create_mode_off_the_first_sync_run_changes_nothing_to_wait_for():
+    assert should_create_rmm_company(new_link(), SyncSettings(), listed=False) == (
+        False,
+        "create_mode_off",
+    )
 
 
 def test_an_rmm_company_appearing_is_merged_into_a_customers_suggestions():
@@ -321,7 +368,9 @@ INBOUND = SyncSettings(rmm_to_revio_sync=True, bill_profile="3", customer_identi
 
 
 def test_inbound_sync_on_creates_a_revio_customer_with_bill_profile_and_identity():
-    decision = decide_unmatched_rmm_company(ctx(), rmm_state(), Match("no_candidate"), INBOUND)
+    decision = decide_unmatched_rmm_company(
+        ctx(), rmm_state(), Match("no_candidate"), INBOUND, listed=True
+    )
     assert decision.event_types == [E.REVIO_CREATE_REQUESTED]
     (command,) = decision.commands
     assert isinstance(command, CreateRevioCustomer)
@@ -332,7 +381,7 @@ def test_inbound_sync_on_creates_a_revio_customer_with_bill_profile_and_identity
 
 def test_inbound_sync_off_leaves_the_company_unlinked_and_says_why():
     decision = decide_unmatched_rmm_company(
-        ctx(), rmm_state(), Match("no_candidate"), SyncSettings()
+        ctx(), rmm_state(), Match("no_candidate"), SyncSettings(), listed=True
     )
     assert decision.event_types == [E.LEFT_UNLINKED] and not decision.commands
     assert decision.events[0].data["rule"] == "rmm_to_revio_sync_off"
@@ -340,15 +389,50 @@ def test_inbound_sync_off_leaves_the_company_unlinked_and_says_why():
 
 def test_inbound_sync_without_bill_profile_does_not_create():
     settings = SyncSettings(rmm_to_revio_sync=True)
-    assert should_create_revio_customer(rmm_state(), settings) == (
+    assert should_create_revio_customer(rmm_state(), settings, listed=True) == (
         False,
         "bill_profile_or_identity_missing",
     )
 
 
+def test_before_the_first_sync_run_an_rmm_company_is_left_waiting_not_created_in_revio():
+    decision = decide_unmatched_rmm_company(
+        ctx(), rmm_state(), Match("no_candidate"), INBOUND, listed=False
+    )
+    assert decision.event_types == [E.LEFT_UNLINKED] and not decision.commands
+    data = decision.events[0].data
+    assert data["rule"] == "waiting_for_initial_sync" and data["listed"] is False
+    waiting = evolve_rmm(rmm_state(), decision.events[0].type, data)
+    assert (waiting.state, waiting.rule) == ("unlinked", "waiting_for_initial_sync")
+    assert decide_unmatched_rmm_company(
+        ctx(), waiting, Match("no_candidate"), INBOUND, listed=False
+    ).empty
+    created = decide_unmatched_rmm_company(
+        ctx(), waiting, Match("no_candidate"), INBOUND, listed=True
+    )
+    assert created.event_types == [E.REVIO_CREATE_REQUESTED]
+    assert isinstance(created.commands[0], CreateRevioCustomer)
+
+
+def test_a_sync_run_decides_the_records_waiting_for_it_even_those_it_did_not_list():
+    run = str(uuid4())
+    waiting = new_link(state="held", rule="waiting_for_initial_sync")
+    assert decided_by_run(waiting, run)
+    assert decided_by_run(waiting.with_(sync_run_id=str(uuid4())), run)
+    assert decided_by_run(rmm_state(rule="waiting_for_initial_sync"), run)
+    assert decided_by_run(new_link(sync_run_id=run), run)
+    assert not decided_by_run(new_link(state="held", rule="create_mode_off"), run)
+    assert not decided_by_run(rmm_state(rule="rmm_to_revio_sync_off"), run)
+
+
 def test_a_company_suggested_to_a_customer_waits_for_review_instead_of_being_created():
     decision = decide_unmatched_rmm_company(
-        ctx(), rmm_state(), Match("no_candidate"), INBOUND, suggested_to_customers=True
+        ctx(),
+        rmm_state(),
+        Match("no_candidate"),
+        INBOUND,
+        suggested_to_customers=True,
+        listed=False,
     )
     assert decision.event_types == [E.LEFT_UNLINKED]
     assert decision.events[0].data["rule"] == "suggested_for_review"
