@@ -12,6 +12,7 @@ identity rules (serial number, reinstalls) are in `identity.py`.
 
 from revsync.contracts.base import Result
 from revsync.contracts.revio import UpsertRevioAsset
+from revsync.contracts.rmm import REVIO_ASSET_ID_FIELD as REVIO_ASSET_ID_FIELD  # written back
 from revsync.contracts.rmm import RmmEndpoint, SetRmmEndpointCustomField
 from revsync.decision import NOTHING, Decision, DecisionContext
 from revsync.tenancy import SyncSettings
@@ -20,7 +21,6 @@ from services.asset import events as E
 from services.asset.identity import usable_serial
 from services.asset.state import AssetState, evolve
 
-REVIO_ASSET_ID_FIELD = "Rev.io Asset ID"  # the RMM endpoint custom field written back
 ACTIVE, RETIRED = "ACTIVE", "RETIRED"
 
 

@@ -23,6 +23,7 @@ from services.cwrmm_connector.translate import Untranslatable
 
 log = get_logger(__name__)
 M = TypeVar("M", bound=BaseModel)
+FIELD_VALUES = "endpoint-field.revio_asset_id"  # object hashes: endpoint id -> field value
 UNTRANSLATABLE = Counter(
     "revsync_rmm_untranslatable", "RMM objects skipped: not translatable", ["tenant", "what"]
 )
@@ -80,6 +81,17 @@ async def companies(handle: TenantHandle) -> Snapshot[RmmCompany]:
             continue
         snapshot.objects.append((company.id, company))
     return snapshot
+
+
+async def with_field_values(handle: TenantHandle, snapshot: Snapshot[RmmEndpoint]) -> None:
+    """Each endpoint with the Rev.io asset id its custom field holds since revsync wrote it
+    (the listing has no custom field values; see `handlers.endpoints`)."""
+    ids = [endpoint_id for endpoint_id, _ in snapshot.objects]
+    values = await handle.hashes(FIELD_VALUES).get_many(ids) if ids else {}
+    snapshot.objects = [
+        (i, e.model_copy(update={"revio_asset_id": values[i]}) if i in values else e)
+        for i, e in snapshot.objects
+    ]
 
 
 def _categories(wanted: Iterable[str]) -> list[EndpointCategory]:

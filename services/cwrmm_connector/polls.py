@@ -31,6 +31,7 @@ async def endpoints(handle: TenantHandle, run_id: UUID | None = None) -> int:
     categories = handle.tenant.settings.endpoint_categories
     count = 0
     for category, snapshot in (await observe.endpoints(handle, categories)).items():
+        await observe.with_field_values(handle, snapshot)
         key = f"endpoint.{category}"
         if run_id is not None:
             count += await emit.seen(handle, key, snapshot, run_id)

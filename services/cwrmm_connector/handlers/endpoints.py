@@ -1,13 +1,20 @@
 """Endpoint custom fields: the field's definition is created once if missing (found by its
 name, the marker of that create), and a value is written only when it differs from the
 endpoint's current one (the write-back costs quota). Result: {"endpoint_id",
-"attribute_id", "written": "true" | "false"}."""
+"attribute_id", "written": "true" | "false"}.
+
+The endpoint listing carries no custom field values (and reading them costs one call per
+endpoint), so the Rev.io asset id the field now holds is remembered (`observe.FIELD_VALUES`) and
+reported with the endpoint by the polls (`RmmEndpoint.revio_asset_id`): without it every
+observation would look like an empty field and ask for the write-back again.
+"""
 
 import asyncpg
-from revsync.contracts.rmm import SetRmmEndpointCustomField
+from revsync.contracts.rmm import REVIO_ASSET_ID_FIELD, SetRmmEndpointCustomField
 from revsync.vendor import VendorError
 
 from services.cwrmm_connector.handlers.common import Doc, create_marked, object_id
+from services.cwrmm_connector.observe import FIELD_VALUES
 from services.cwrmm_connector.tenants import TenantHandle
 
 ENTITY = "endpoint"
@@ -58,8 +65,10 @@ async def set_custom_field(
         None,
     )
     ids = {"endpoint_id": command.endpoint_id, "attribute_id": attribute_id}
-    if current == command.value:
-        return ids | {"written": "false"}
-    entry = {"attributeId": attribute_id, "value": command.value}
-    await handle.client.set_endpoint_values(command.endpoint_id, [entry])
-    return ids | {"written": "true"}
+    written = current != command.value
+    if written:
+        entry = {"attributeId": attribute_id, "value": command.value}
+        await handle.client.set_endpoint_values(command.endpoint_id, [entry])
+    if command.field_name == REVIO_ASSET_ID_FIELD:
+        await handle.hashes(FIELD_VALUES).put(command.endpoint_id, command.value, conn)
+    return ids | {"written": "true" if written else "false"}

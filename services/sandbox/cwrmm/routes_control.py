@@ -1,6 +1,8 @@
 """RMM-only sandbox controls (not vendor surface): add or delete an endpoint in an account, as
-an agent install or a retired machine would."""
+an agent install or a retired machine would, or reinstall an endpoint's agent (the same machine
+under a new endpoint id, in one step)."""
 
+import copy
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request
@@ -8,7 +10,7 @@ from pydantic import BaseModel
 
 from services.sandbox.common import clock
 from services.sandbox.common.world import Endpoint
-from services.sandbox.cwrmm.documents import endpoint_record
+from services.sandbox.cwrmm.documents import endpoint_record, iso
 from services.sandbox.cwrmm.endpoint_documents import endpoint_document
 from services.sandbox.cwrmm.ids import new_id
 from services.sandbox.cwrmm.sandbox import sandbox_of
@@ -49,6 +51,28 @@ def add_endpoint(client_id: str, new: NewEndpoint, request: Request) -> Document
     )
     document = endpoint_document(endpoint)
     store.add_endpoints([endpoint_record(new.category, new.company_id, new.site_id, document)])
+    return document
+
+
+@router.post("/accounts/{client_id}/endpoints/{endpoint_id}/reinstall", status_code=201)
+def reinstall_endpoint(client_id: str, endpoint_id: str, request: Request) -> Document:
+    """The agent is reinstalled: the endpoint is replaced by a new one (new id, created now,
+    no custom field values) describing the same machine (serial number, hostname, site)."""
+    store = _store(request, client_id)
+    record = store.endpoints.get(endpoint_id)
+    if record is None:
+        raise HTTPException(404, "no such endpoint")
+    now = iso(clock.now_utc())
+    document = {
+        **copy.deepcopy(record["document"]),
+        "endpointID": new_id(),
+        "createdAt": now,
+        "modifiedAt": now,
+    }
+    store.remove_endpoint(endpoint_id)
+    store.add_endpoints(
+        [endpoint_record(record["category"], record["companyID"], record["siteID"], document)]
+    )
     return document
 
 
