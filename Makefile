@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test test-integration lint format bench browser-deps clean
+.PHONY: install run test test-integration test-e2e lint format bench browser-deps clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -35,6 +35,11 @@ INTEGRATION_GROUPS = tests/integration/console $(sort $(wildcard tests/integrati
 test: install browser-deps
 	$(BIN)/pytest tests/unit tests/sandbox tests/browser $(PYTEST_ARGS)
 	@$(MAKE) --no-print-directory test-integration
+	@$(MAKE) --no-print-directory test-e2e
+
+# End-to-end: every service as a real process (tests/e2e/stack.py) on one stack for the session.
+test-e2e: install
+	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
 test-integration: install
 	@failed=""; for group in $(INTEGRATION_GROUPS); do \
