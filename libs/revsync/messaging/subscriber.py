@@ -73,7 +73,9 @@ class DeliveryPolicy:
     ack_wait_s: float = 30.0
     tenant_max_in_flight: int | None = None
     defer_s: float = 0.25
-    defer_most_s: float = 5.0
+    # long enough that a tenant's big backlog is not re-delivered dozens of times per message
+    # (each deferral is a NAK and a KV write), short enough to refill free slots quickly
+    defer_most_s: float = 15.0
     max_ack_pending: int = 20_000
 
     def delay_after(self, deliveries: int) -> float:

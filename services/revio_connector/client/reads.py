@@ -27,6 +27,8 @@ class RevioReads(ListingReads):
     tenant_id: str
     _type_names: dict[str, str] | None = None
     _types_read_at: float = 0.0
+    _asset_types: dict[str, str] | None = None
+    _asset_types_read_at: float = 0.0
 
     def _since(self, name: str, since: datetime | None) -> dict[str, str]:
         if since is None:
@@ -103,13 +105,21 @@ class RevioReads(ListingReads):
         return None if record is None else translate.asset(record)
 
     async def asset_type_id(self, name_or_id: str) -> str | None:
-        """The id of the inventory type named `name_or_id` (case-blind), or that id."""
+        """The id of the inventory type named `name_or_id` (case-blind), or that id. The
+        types are read again after a minute, or at once for a name not among them: every
+        asset upsert asks, and must not cost a call each."""
         if name_or_id.isdigit():
             return name_or_id
-        types = await all_records(self.http, "InventoryTypes", "InventoryTypes")
         wanted = name_or_id.casefold()
-        found = [t for t in types if str(t.get("name", "")).casefold() == wanted]
-        return str(found[0]["inventory_type_id"]) if found else None
+        stale = time.monotonic() - self._asset_types_read_at > TYPES_REREAD_S
+        if self._asset_types is None or stale or wanted not in self._asset_types:
+            types = await all_records(self.http, "InventoryTypes", "InventoryTypes")
+            names: dict[str, str] = {}
+            for found in types:  # the first of a name wins
+                names.setdefault(str(found.get("name", "")).casefold(),
+                                 str(found["inventory_type_id"]))  # fmt: skip
+            self._asset_types, self._asset_types_read_at = names, time.monotonic()
+        return self._asset_types.get(wanted)
 
     async def ticket_type_id(self, name: str) -> str | None:
         if name.isdigit():
