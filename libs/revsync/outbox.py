@@ -2,7 +2,10 @@
 
 Several relays may run at once: each claims a batch with `FOR UPDATE SKIP LOCKED`, publishes
 every row with `Nats-Msg-Id` = the row's id (so a republish after a crash is dropped by
-JetStream's duplicate window), then deletes the batch in the same transaction. It wakes on
+JetStream's duplicate window), then deletes the batch in the same transaction. A row keeps
+the trace context of the decision that wrote it (its `traceparent` header): the relay
+publishes each row under a PRODUCER span that is a child of that context, so the command and
+what it causes stay in the decision's trace. It wakes on
 LISTEN/NOTIFY (`revsync_outbox`), with a long safety timeout.
 """
 
@@ -13,6 +16,7 @@ import asyncpg
 from nats.js import JetStreamContext
 
 from revsync.logs import get_logger
+from revsync.telemetry import producer_span
 from revsync.unit_of_work import OUTBOX_CHANNEL
 
 log = get_logger(__name__)
@@ -46,8 +50,11 @@ class OutboxRelay:
         return len(rows)
 
     async def _publish(self, row: asyncpg.Record) -> None:
-        headers = {**row["headers"], "Nats-Msg-Id": str(row["id"])}
-        await self.js.publish(row["subject"], bytes(row["payload"]), headers=headers)
+        stored: dict[str, str] = row["headers"] or {}
+        message_id = str(row["id"])
+        with producer_span(row["subject"], message_id, parent=stored) as trace_headers:
+            headers = {**stored, **trace_headers, "Nats-Msg-Id": message_id}
+            await self.js.publish(row["subject"], bytes(row["payload"]), headers=headers)
 
     async def run(self) -> None:
         async with self.pool.acquire() as listener:

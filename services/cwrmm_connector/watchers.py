@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from revsync.connector import Lease, Watermarks
 from revsync.logs import get_logger
+from revsync.telemetry import span
 from revsync.tenancy import SyncSettings
 from revsync.vendor import VendorError
 
@@ -88,7 +89,8 @@ class TenantWatcher:
         async with self._leased(resource) as mine:
             if not mine or (not force and not await self._due(resource, interval)):
                 return False
-            await job(handle)
+            with span(f"rmm poll {resource}", tenant_id=self.tenant_id):  # the changes' root
+                await job(handle)
             await self.marks.set(f"polled:{resource}", repr(time.time()))
         return True
 

@@ -19,6 +19,7 @@ from uuid import UUID
 
 from revsync.connector import Lease, Watermarks
 from revsync.logs import get_logger
+from revsync.telemetry import span
 from revsync.vendor import VendorError
 
 from services.revio_connector.client.listing import Listing
@@ -80,10 +81,9 @@ class TenantWatcher:
         reconciled = await self.watermarks.get(f"{resource}.reconciled")
         age = self.config.revio_reconcile_interval_s
         stale = reconciled is None or _parse(reconciled) < _now() - timedelta(seconds=age)
-        if stale or resource == "assets" or await self.watermarks.get(resource) is None:
-            await self.reconcile(resource)
-        else:
-            await self.poll(resource)
+        full = stale or resource == "assets" or await self.watermarks.get(resource) is None
+        with span(f"revio {'reconcile' if full else 'poll'} {resource}", tenant_id=self.tenant_id):
+            await (self.reconcile(resource) if full else self.poll(resource))
 
     async def _list(self, resource: Resource, since: datetime | None) -> Listing:  # type: ignore[type-arg]
         api = self.runtime.api
