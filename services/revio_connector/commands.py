@@ -14,7 +14,16 @@ from revsync.contracts.revio import (
 )
 from revsync.vendor import VendorError
 
-from services.revio_connector.handlers import Handlers, create_once, record, rejected
+from services.revio_connector import echo
+from services.revio_connector.client.bodies import ticket_status
+from services.revio_connector.handlers import (
+    Handlers,
+    create_once,
+    record,
+    record_ticket,
+    rejected,
+    ticket_before,
+)
 from services.revio_connector.tenants import TenantRuntime
 
 Conn = asyncpg.Connection
@@ -56,8 +65,13 @@ class RevioCommands(Handlers):
                 asset_id = str(held["inventory_item_id"])
                 await api.update_asset(held, command, type_id)
             else:
+                looked = True  # just now: the first look of `create_once` would repeat it
 
                 async def find() -> str | None:
+                    nonlocal looked
+                    if looked:
+                        looked = False
+                        return None
                     found = await api.find_asset(command.identifier, type_id)
                     return str(found["inventory_item_id"]) if found else None
 
@@ -90,8 +104,16 @@ class RevioCommands(Handlers):
 
     async def update_ticket(self, command: UpdateRevioTicket) -> None:
         async def work(runtime: TenantRuntime, conn: Conn) -> dict[str, str]:
+            status = ticket_status(command.status) if command.status is not None else None
+            before = await ticket_before(runtime, command.ticket_id)
             await runtime.api.update_ticket(command)
-            await record(runtime, conn, "ticket", command.ticket_id)
+            await record_ticket(
+                runtime,
+                conn,
+                command.ticket_id,
+                before,
+                lambda b, a: echo.only_our_update(b, a, command, status),
+            )
             return {"ticket_id": command.ticket_id}
 
         await self.run(command, "ticket", work)
@@ -99,12 +121,19 @@ class RevioCommands(Handlers):
     async def add_journal(self, command: AddRevioJournalEntry) -> None:
         async def work(runtime: TenantRuntime, conn: Conn) -> dict[str, str]:
             api = runtime.api
+            before = await ticket_before(runtime, command.ticket_id)
             journal_id = await create_once(
                 lambda: api.find_journal(command.ticket_id, command.source_note_id),
                 lambda: api.add_journal(command),
                 runtime.settings.revio_create_settle_s,
             )
-            await record(runtime, conn, "ticket", command.ticket_id)
+            await record_ticket(
+                runtime,
+                conn,
+                command.ticket_id,
+                before,
+                lambda b, a: echo.only_our_journal(b, a, journal_id),
+            )
             return {"ticket_id": command.ticket_id, "journal_id": journal_id}
 
         await self.run(command, "ticket", work)

@@ -11,6 +11,14 @@ was committed). So:
   lock *exclusively* (`exclusive`: every write in flight has committed by then), skipping
   any object whose recorded hash moved since its read began: someone recorded a state at
   least as fresh as the one it read.
+
+The hash a handler records says "nothing in this state is news": so it may record a ticket
+it read back only when that ticket is the one known before (its recorded hash) plus exactly
+our write (`only_our_journal`, `only_our_update`). A person's journal entry or edit made just
+before or just after our write (a reply to the note we carried, say) would otherwise be
+hashed as our own echo and never reported. When in doubt nothing is recorded: the watcher
+reports the ticket, our echo included, which consumers recognise (tagged journal entries,
+the values they wrote) -- a redundant change, never a lost one.
 """
 
 from collections.abc import AsyncIterator
@@ -18,6 +26,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+from revsync.contracts.revio import RevioTicket, UpdateRevioTicket
 
 _NAMESPACE = "revsync:revio-writes"
 
@@ -42,3 +51,32 @@ async def exclusive(pool: asyncpg.Pool, tenant_id: str, entity: str) -> AsyncIte
             yield conn
         finally:
             await conn.execute("SELECT pg_advisory_unlock(hashtext($1), hashtext($2))", *key)
+
+
+def only_our_journal(before: RevioTicket, after: RevioTicket, journal_id: str) -> bool:
+    """`after` is `before` with our journal entry `journal_id` added, and nothing else."""
+    if journal_id not in {entry.id for entry in after.journal}:
+        return False
+    rest = tuple(entry for entry in after.journal if entry.id != journal_id)
+    return after.model_copy(update={"journal": rest, "updated_at": before.updated_at}) == before
+
+
+def only_our_update(
+    before: RevioTicket, after: RevioTicket, command: UpdateRevioTicket, status: str | None
+) -> bool:
+    """`after` is `before` with the fields `command` wrote (`status`: the base status it
+    sent) holding what it wrote, and nothing else changed."""
+    ours: dict[str, Any] = {"updated_at": before.updated_at}
+    if command.description is not None:
+        if after.description != command.description:
+            return False
+        ours["description"] = before.description
+    if command.custom_status is not None:
+        if (after.custom_status or "").casefold() != command.custom_status.casefold():
+            return False
+    elif status is not None and after.status.upper() != status:
+        return False
+    if command.status is not None or command.custom_status is not None:
+        ours |= {"status": before.status, "custom_status": before.custom_status}
+        ours["closed"] = before.closed
+    return after.model_copy(update=ours) == before

@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 from revsync.connector import CommandExecutor, ObjectHashes, content_hash
 from revsync.contracts.base import Command
+from revsync.contracts.revio import RevioTicket
 from revsync.logs import get_logger
 from revsync.vendor import VendorError, VendorErrorKind
 
@@ -87,6 +88,43 @@ async def record(
     if found is not None:
         hashes = ObjectHashes(runtime.observer.pool, runtime.tenant.id, "revio", entity)
         await hashes.put(object_id, content_hash(found), conn)
+
+
+async def ticket_before(runtime: TenantRuntime, ticket_id: str) -> RevioTicket | None:
+    """The ticket as Rev.io holds it before our write (None if it cannot be read: then the
+    write's echo is left to the watchers, see `record_ticket`)."""
+    try:
+        return await runtime.api.ticket(ticket_id)
+    except VendorError as error:
+        log.warning("cannot read the ticket before our write; its echo may be reported",
+                    tenant_id=runtime.tenant.id, object_id=ticket_id, error=str(error))  # fmt: skip
+        return None
+
+
+async def record_ticket(
+    runtime: TenantRuntime,
+    conn: asyncpg.Connection,
+    ticket_id: str,
+    before: RevioTicket | None,
+    only_ours: Callable[[RevioTicket, RevioTicket], bool],
+) -> None:
+    """Record the ticket's hash after our write only if nothing but our write is new in it:
+    `before` is what was last recorded (reported, or written by us) and `only_ours(before,
+    after)` holds. Otherwise a person's change may be in it, and recording it would hide
+    that change from the watchers (`echo`): they report the ticket instead."""
+    hashes = ObjectHashes(runtime.observer.pool, runtime.tenant.id, "revio", "ticket")
+    known = (await hashes.get_many([ticket_id])).get(ticket_id)
+    if before is None or content_hash(before) != known:
+        return  # a change of Rev.io's not reported yet: the watchers report it, with ours
+    try:
+        after = await runtime.api.ticket(ticket_id)
+    except VendorError as error:
+        log.warning("cannot read back what we wrote; its echo may be reported",
+                    tenant_id=runtime.tenant.id, entity="ticket", object_id=ticket_id,
+                    error=str(error))  # fmt: skip
+        return
+    if after is not None and only_ours(before, after):
+        await hashes.put(ticket_id, content_hash(after), conn)
 
 
 class Handlers:

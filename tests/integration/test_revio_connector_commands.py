@@ -227,3 +227,24 @@ async def test_bad_credentials_and_missing_permissions_are_classified(
             )
     finally:
         await disable_tenant(pool, wrong)
+
+
+async def test_new_assets_cost_one_search_one_create_and_one_read_back_each(
+    connector: Any, sandbox: Sandbox, js: JetStreamContext, pool: asyncpg.Pool, revio_tenant: str
+):
+    """The inventory type is looked up once, not per asset, and an asset not found is not
+    looked for a second time before it is created (an initial sync makes thousands)."""
+    await sandbox.control.delete("/_sandbox/requests")
+    for n in range(3):
+        created = await run(js, pool, UpsertRevioAsset(
+            tenant_id=revio_tenant, customer_id="10001", identifier=f"ep-cost-{n}",
+            asset_type_id="RMM Endpoint", fields={"Hostname": f"pc-{n}"},
+        ))  # fmt: skip
+        assert created.ok, created
+    calls = await sandbox.requests("/v1/Inventory")
+    assert calls == {
+        "GET /v1/InventoryTypes": 1,
+        "GET /v1/InventoryItem": 3,
+        "POST /v1/InventoryItem": 3,
+        "GET /v1/InventoryItem/{inventory_item_id}": 3,
+    }, calls

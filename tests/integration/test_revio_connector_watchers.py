@@ -17,6 +17,7 @@ from revsync.contracts.revio import (
     CreateRevioTicket,
     ListRevioEverything,
     UpdateRevioCustomer,
+    UpdateRevioTicket,
 )
 from revsync.devservers import DevServers
 from revsync.messaging import publish
@@ -128,6 +129,54 @@ async def test_our_own_writes_produce_no_change_events(
         sandbox.store().customers.rows[10002]["service_address_id"]
     ]["company_name"] == "Written By Us"  # fmt: skip
     assert len(await tap.drain()) == counted, "our own write came back as a change"
+
+
+async def test_a_persons_journal_entry_right_after_our_write_is_reported_not_taken_for_our_echo(
+    servers: DevServers, database_url: str, js: JetStreamContext, pool: asyncpg.Pool,
+    tap: ChangeTap, sandbox: Sandbox,
+):  # fmt: skip
+    """Someone replies in Rev.io to the note revsync just carried (or right after revsync
+    updated the ticket), before the handler reads the ticket back: the reply is news, so the
+    ticket is reported with it (our own entries flagged), once."""
+    tenant = tap.tenant
+    ticket_id = await sandbox.new_ticket(10002, "Printer jams")
+    async with running_connector(connector_settings(servers, database_url)) as connector:
+        await tap.until(lambda changes: len(of(changes, "ticket", ticket_id)) == 1)
+        api = connector.registry.served[tenant].runtime.api
+        written: dict[str, Any] = {"add_journal": api.add_journal,
+                                   "update_ticket": api.update_ticket}  # fmt: skip
+
+        def person_replies_after(name: str, reply: str) -> Any:
+            async def write(command: Any) -> Any:
+                answer = await written[name](command)
+                body = {"ticket_id": int(ticket_id), "message": reply}
+                (await sandbox.person.post("/v1/TicketJournals", json=body)).raise_for_status()
+                return answer
+
+            return write
+
+        api.add_journal = person_replies_after("add_journal", "Toner ordered")  # type: ignore[method-assign]
+        api.update_ticket = person_replies_after("update_ticket", "Back on Monday")  # type: ignore[method-assign]
+        commands: list[Any] = [
+            AddRevioJournalEntry(tenant_id=tenant, ticket_id=ticket_id, text="Tray 2 swapped",
+                                 source_note_id="rmm-note-7"),
+            UpdateRevioTicket(tenant_id=tenant, ticket_id=ticket_id, status="INWORK"),
+        ]  # fmt: skip
+        for command in commands:
+            await publish(js, command)
+            assert (await outcome(pool, tenant, command.message_id)).ok
+            await asyncio.sleep(1.0)  # a few polls
+
+    reported = of(await tap.drain(), "ticket", ticket_id)
+    journals = [[e["text"] for e in c["ticket"]["journal"]] for c in reported]
+    assert any("Toner ordered" in texts for texts in journals), journals
+    assert any("Back on Monday" in texts for texts in journals), journals
+    last = reported[-1]["ticket"]
+    assert last["status"] == "INWORK"
+    assert [(e["text"], e["written_by_revsync"]) for e in last["journal"]] == [
+        ("Tray 2 swapped", True), ("Toner ordered", False), ("Back on Monday", False),
+    ]  # fmt: skip
+    assert len(reported) == len({str(c["ticket"]) for c in reported})  # each state once
 
 
 async def test_a_webhook_notification_fetches_the_object_before_the_next_poll(
