@@ -24,6 +24,19 @@ from revsync.eventlog.store import append_in_transaction, read_events_by_id
 from revsync.projection import Projection, apply_all
 
 OUTBOX_CHANNEL = "revsync_outbox"
+# Every unit of work holds this advisory lock shared; `revsync replay` takes it exclusive, so
+# no decision commits while the read models are rebuilt (writers wait, then go on).
+WRITERS_LOCK = 0x72657673796E63  # "revsync"
+
+
+async def pause_writers(conn: asyncpg.Connection) -> None:
+    """Wait for the units of work in flight to end and keep new ones waiting until
+    `resume_writers` (or until `conn` closes)."""
+    await conn.execute("SELECT pg_advisory_lock($1)", WRITERS_LOCK)
+
+
+async def resume_writers(conn: asyncpg.Connection) -> None:
+    await conn.execute("SELECT pg_advisory_unlock($1)", WRITERS_LOCK)
 
 
 def current_trace_id() -> str | None:
@@ -63,6 +76,7 @@ class UnitOfWork:
         self._conn = await self.pool.acquire()
         self._tx = self._conn.transaction()
         await self._tx.start()
+        await self._conn.execute("SELECT pg_advisory_xact_lock_shared($1)", WRITERS_LOCK)
         if self.cause is not None:
             claimed = await self._conn.fetchval(
                 "INSERT INTO inbox (tenant_id, consumer, message_id) VALUES ($1, $2, $3)"

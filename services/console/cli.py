@@ -484,6 +484,7 @@ async def _replay(database_url: str) -> tuple[int, list[str], list[str]]:
     from revsync.db import create_pool
     from revsync.eventlog.migrate import apply_migrations
     from revsync.projection import replay
+    from revsync.unit_of_work import pause_writers, resume_writers
 
     from services.console.projections import all_projections
 
@@ -492,7 +493,12 @@ async def _replay(database_url: str) -> tuple[int, list[str], list[str]]:
     try:
         async with pool.acquire() as conn:
             await apply_migrations(conn)
-        read = await replay(pool, projections)
+            # decisions committed during the rebuild would be lost from the new read models
+            await pause_writers(conn)
+            try:
+                read = await replay(pool, projections)
+            finally:
+                await resume_writers(conn)
     finally:
         await pool.close()
     return read, [p.name for p in projections], missing
