@@ -71,8 +71,22 @@ async def test_append_is_idempotent_by_event_id(store: EventStore, tenant: str):
     assert await store.append(tenant, "alert:7", batch, NO_STREAM) == 3
     assert await store.append(tenant, "alert:7", batch, ANY_VERSION) == 3
     assert len(await store.read_stream(tenant, "alert:7")) == 3
+    assert await store.stream_version(tenant, "alert:7") == 3
     with pytest.raises(DuplicateEventError):
         await store.append(tenant, "alert:7", [batch[0], *events(1)])
+
+
+async def test_a_retried_append_inside_a_transaction_is_a_no_op_that_keeps_it_usable(
+    pool: asyncpg.Pool, store: EventStore, tenant: str
+):
+    batch = events(3)
+    async with pool.acquire() as conn, conn.transaction():
+        assert await append_in_transaction(conn, tenant, "alert:9", batch, NO_STREAM) == 3
+        assert await append_in_transaction(conn, tenant, "alert:9", batch, NO_STREAM) == 3
+        assert await append_in_transaction(conn, tenant, "alert:9", batch, ANY_VERSION) == 3
+        assert await append_in_transaction(conn, tenant, "alert:9", events(1), 3) == 4
+    assert await store.stream_version(tenant, "alert:9") == 4
+    assert [e.version for e in await store.read_stream(tenant, "alert:9")] == [1, 2, 3, 4]
 
 
 async def test_concurrent_identical_appends_record_the_events_once(store: EventStore, tenant: str):
