@@ -38,9 +38,9 @@ class RevioConnectorSettings(RuntimeSettings):
     revio_rate_per_day: int = Field(150_000, ge=1, description="Rev.io daily quota per account")
     revio_lease_ttl_s: float = Field(300.0, gt=0, description="poll lease of a replica")
     revio_tenant_reload_s: float = Field(30.0, gt=0, description="tenant list refresh")
-    revio_command_workers: int = Field(4, ge=1, description="concurrent commands per kind")
+    revio_command_workers: int = Field(8, ge=1, description="concurrent commands per kind")
     revio_tenant_max_in_flight: int = Field(
-        2, ge=1, description="commands of one tenant handled at once, all kinds, per process"
+        6, ge=1, description="commands of one tenant handled at once, all kinds, per process"
     )
     revio_command_ack_wait_s: float = Field(60.0, gt=0, description="JetStream ack wait")
     revio_listing_ack_wait_s: float = Field(1800.0, gt=0, description="ack wait of listings")

@@ -79,6 +79,18 @@ def test_request_log_counts_by_template_or_path_and_filters() -> None:
     assert len(log) == 0
 
 
+async def test_request_counts_by_status_show_the_429s_of_one_account(stand_in: Any) -> None:
+    client, _control = stand_in
+    storm = {"account": "a", "storm_429": {"count": 2}}
+    await client.put("/_sandbox/faults", json={"rules": [storm]})
+    for account in ("a", "a", "a", "b"):
+        await client.get("/things/1", headers={"x-account": account})
+    answer = await client.get("/_sandbox/requests", params={"account": "a", "by": "status"})
+    assert answer.json() == {"counts": {"429": 2, "200": 1}, "total": 3}
+    other = await client.get("/_sandbox/requests", params={"account": "b", "by": "status"})
+    assert other.json()["counts"] == {"200": 1}
+
+
 def test_error_rate_is_deterministic_for_a_seed() -> None:
     def outcomes(seed: int) -> list[int | None]:
         rules = FaultRules()

@@ -4,7 +4,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
-CountKey = Literal["template", "path"]
+CountKey = Literal["template", "path", "status"]
+"""What calls are counted by: "METHOD template", "METHOD path", or the answer's status."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +18,8 @@ class LoggedRequest:
     at: float
 
     def key(self, by: CountKey = "template") -> str:
+        if by == "status":
+            return str(self.status)
         shown = self.template if by == "template" and self.template else self.path
         return f"{self.method} {shown}"
 
@@ -43,7 +46,8 @@ class RequestLog:
     def counts(
         self, account: str | None = None, path_prefix: str | None = None, by: CountKey = "template"
     ) -> dict[str, int]:
-        """Calls per "METHOD path", the path being the route template where one matched."""
+        """Calls per "METHOD path", the path being the route template where one matched;
+        with `by="status"`, calls per answered status ("429", "0" for a dropped connection)."""
         return dict(Counter(e.key(by) for e in self.entries(account, path_prefix)))
 
     def clear(self) -> None:
