@@ -2,9 +2,10 @@
 
 Read top to bottom: which alerts become tickets (`why_no_ticket`, `severity_meets_minimum`),
 one ticket per (endpoint, condition) (`decide_alert`: a repeat of a live ticket is a journal
-entry), clears (`decide_clear`), parked alerts when their company is linked
-(`decide_company_linked`), and command results (`decide_create_result`,
-`decide_command_result`, `decide_revio_ticket`).
+entry, at most one in flight per alert: `should_defer_repeat`), clears (`decide_clear`),
+parked alerts when their company is linked (`decide_company_linked`), and command results
+(`decide_create_result`, `decide_command_result`, `decide_journal_written`,
+`decide_revio_ticket`).
 """
 
 from dataclasses import dataclass, replace
@@ -65,6 +66,18 @@ def is_recurrence(state: AlertState, change: RmmAlertChanged) -> bool:
     """After its ticket closed, the alert occurs again (raised or updated, or on another RMM
     ticket); a listing (`seen`) of the occurrence already ticketed is not a recurrence."""
     return change.kind != "seen" or change.alert.ticket_id != state.rmm_ticket_id
+
+
+def should_defer_repeat(state: AlertState, recurred: bool) -> str | None:
+    """A repeat is only counted, not journaled yet, while the ticket is being created or a
+    repeat's journal entry is in flight (one journal command per alert at a time, so a storm
+    spends the Rev.io rate budget on tickets). Returns what it waits for. A recurrence after
+    a clear is journaled at once, like the clear itself."""
+    if state.phase == "requested" or state.revio_ticket_id is None:
+        return "ticket_exists"
+    if state.journal_command_id is not None and not recurred:
+        return state.journal_command_id
+    return None
 
 
 def why_no_ticket(
@@ -229,14 +242,21 @@ def _repeat(
     entry and a counter, never a second ticket."""
     alert, count = change.alert, state.count + 1
     recurred = state.phase == "cleared"
-    if state.phase == "requested" or state.revio_ticket_id is None:
+    waiting_for = should_defer_repeat(state, recurred)
+    if waiting_for is not None:
         repeated = {"count": count, "journal": "deferred", "rule": ONE_TICKET_RULE}
-        return Decision((ctx.event(E.REPEATED, **repeated, **observation),))
+        return Decision(
+            (ctx.event(E.REPEATED, **repeated, waiting_for=waiting_for, **observation),)
+        )
+    assert state.revio_ticket_id is not None
+    earlier = state.deferred_repeats  # left over from a failed entry: reported with this one
     if recurred:
-        text = texts.recurrence_entry(count, alert.severity, alert.summary, alert.updated_at)
+        text = texts.recurrence_entry(
+            count, alert.severity, alert.summary, alert.updated_at, earlier
+        )
     else:
         text = texts.repeat_entry(
-            count, change.kind, alert.severity, alert.summary, alert.updated_at
+            count, change.kind, alert.severity, alert.summary, alert.updated_at, earlier
         )
     command = AddRevioJournalEntry(
         **ctx.envelope(),
@@ -248,6 +268,7 @@ def _repeat(
         E.REPEATED,
         count=count,
         journal="sent",
+        deferred_repeats=earlier,
         recurred=recurred,
         rule=ONE_TICKET_RULE,
         revio_ticket_id=state.revio_ticket_id,
@@ -286,6 +307,8 @@ def decide_clear(
         return Decision((ctx.event(E.CLEARED, action="deferred_until_ticket_exists", **base),))
     if state.phase != "open" or state.revio_ticket_id is None:
         return NOTHING  # nothing of ours is open for it
+    # repeats not journaled yet go first, in one entry: a clear is never deferred
+    flushed = _repeats_entry(state, ctx) if state.deferred_repeats else ()
     commands = _clear_commands(state, settings, ctx, alert)
     action = "auto_closed" if settings.auto_close_on_alert_clear else "journal_entry"
     event = ctx.event(
@@ -293,10 +316,25 @@ def decide_clear(
         action=action,
         revio_ticket_id=state.revio_ticket_id,
         command_id=str(commands[0].message_id),
-        sent=sent(*commands),
+        deferred_repeats=state.deferred_repeats if flushed else 0,
+        sent=sent(*flushed, *commands),
         **base,
     )
-    return Decision((event,), commands)
+    return Decision((event,), flushed + commands)
+
+
+def _repeats_entry(state: AlertState, ctx: DecisionContext) -> tuple[AddRevioJournalEntry]:
+    """One journal entry for the `state.deferred_repeats` repeats not journaled yet (the
+    last ones: occurrences up to `state.count`)."""
+    assert state.revio_ticket_id is not None
+    return (
+        AddRevioJournalEntry(
+            **ctx.envelope(),
+            ticket_id=state.revio_ticket_id,
+            text=texts.repeats_since_entry(state.deferred_repeats, state),
+            source_note_id=f"rmm-alert:{state.key}:{state.episode}:{state.count}",
+        ),
+    )
 
 
 def _clear_commands(
@@ -373,6 +411,9 @@ def decide_create_result(
         command_id=str(result.command_id),
         deferred_repeats=state.deferred_repeats,
         clear_action=clear_action,
+        journal_command_id=(
+            str(commands[0].message_id) if state.deferred_repeats and not clear_action else None
+        ),
         sent=sent(*commands),
         auto_close_command_id=(
             str(commands[-1].message_id) if clear_action == "auto_closed" else None
@@ -384,10 +425,13 @@ def decide_create_result(
 
 
 def decide_command_result(state: AlertState, result: Result, ctx: DecisionContext) -> Decision:
-    """An update or journal command failed: record it (an auto-close that failed leaves the
-    ticket open, so a recurrence adds to it)."""
+    """An update or journal command came back. A failure is recorded (an auto-close that
+    failed leaves the ticket open, so a recurrence adds to it; a repeat's journal entry that
+    failed is no longer in flight, and the repeats deferred meanwhile go into the next
+    entry). The repeat journal entry in flight that was written: `decide_journal_written`."""
+    in_flight = str(result.command_id) == state.journal_command_id
     if result.ok:
-        return NOTHING
+        return decide_journal_written(state, result, ctx) if in_flight else NOTHING
     event = ctx.event(
         E.COMMAND_FAILED,
         command_id=str(result.command_id),
@@ -395,8 +439,28 @@ def decide_command_result(state: AlertState, result: Result, ctx: DecisionContex
         status=result.status.value,
         reason=result.reason,
         revio_ticket_id=state.revio_ticket_id,
+        **({"deferred_repeats": state.deferred_repeats} if in_flight else {}),
     )
     return Decision((event,))
+
+
+def decide_journal_written(state: AlertState, result: Result, ctx: DecisionContext) -> Decision:
+    """The repeat journal entry in flight was written: the repeats deferred meanwhile go into
+    one entry, which is then the one in flight; with none, nothing is in flight any more. On
+    a ticket closed in Rev.io meanwhile nothing more is written (the counter keeps them)."""
+    writable = state.phase in ("open", "cleared") and state.revio_ticket_id is not None
+    commands = _repeats_entry(state, ctx) if state.deferred_repeats and writable else ()
+    event = ctx.event(
+        E.JOURNAL_WRITTEN,
+        command_id=str(result.command_id),
+        revio_ticket_id=state.revio_ticket_id,
+        deferred_repeats=state.deferred_repeats if commands else 0,
+        next_command_id=str(commands[0].message_id) if commands else None,
+        not_written=0 if commands else state.deferred_repeats,
+        count=state.count,
+        sent=sent(*commands),
+    )
+    return Decision((event,), commands)
 
 
 def ticket_is_closed(ticket: RevioTicket, deleted: bool = False) -> bool:

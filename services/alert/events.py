@@ -13,19 +13,34 @@ commands list them in `sent: [{command_id, system, entity, verb}]`.
   customer_id, revio_asset_id, ticket_type, minimum, episode, attempt, count}`: one
   `CreateRevioTicket` for this (endpoint, condition). `trigger`: raised, updated, seen,
   recurrence, company_linked or retry_after_failure.
-- `AlertTicketLinked{revio_ticket_id, command_id, deferred_repeats, clear_action}`: the
-  create's result; repeats (and a clear) recorded while it was pending are applied now.
+- `AlertTicketLinked{revio_ticket_id, command_id, deferred_repeats, clear_action,
+  journal_command_id?}`: the create's result; repeats (and a clear) recorded while it was
+  pending are applied now (the repeats in one journal entry, `journal_command_id`, which is
+  then the repeat journal entry in flight).
 - `AlertTicketCreateFailed{command_id, status, reason, attempt}`: the create was refused.
 - `AlertRepeated{rule: one_open_ticket_per_endpoint_condition, count, journal, recurred?,
-  revio_ticket_id?, command_id?}`: a repeat or update of an alert that has (or is getting)
-  a ticket; `journal`: `sent` now, `deferred` until the ticket exists, or `parked`.
+  revio_ticket_id?, command_id?, deferred_repeats?, waiting_for?}`: a repeat or update of an
+  alert that has (or is getting) a ticket; `journal`: `sent` now, `deferred` (until the
+  ticket exists, or until the repeat journal entry in flight, `waiting_for`, comes back), or
+  `parked`. A `sent` entry becomes the one in flight; its `deferred_repeats` are earlier
+  repeats it also reports (left over from a failed entry). `sent` events written before
+  `deferred_repeats` existed set no entry in flight (their results were never recorded).
+- `AlertJournalWritten{command_id, revio_ticket_id, deferred_repeats, next_command_id?,
+  not_written?, sent}`: the repeat journal entry in flight (`command_id`) was written; the
+  `deferred_repeats` recorded meanwhile go into one entry (`next_command_id`, now in flight),
+  or none is in flight any more. `not_written`: repeats left unjournaled because the ticket
+  was closed in Rev.io meanwhile (they stay in the counter).
 - `AlertCleared{rule: auto_close_on_alert_clear, action, auto_close_on_alert_clear,
   revio_ticket_id?, command_id?}`: `action` is `auto_closed`, `journal_entry`,
-  `deferred_until_ticket_exists` or `parked_alert_dropped`.
+  `deferred_until_ticket_exists` or `parked_alert_dropped`; `deferred_repeats?`: repeats
+  not yet journaled, written in one entry sent with the clear.
 - `AlertTicketClosed{rule: closed_ticket_ends_episode, revio_ticket_id, status,
   custom_status}`: closed (or deleted) in Rev.io; the next occurrence opens a new ticket.
-- `AlertCommandFailed{command_id, verb, status, reason, revio_ticket_id}`: an update or
-  journal command was refused (e.g. the `auto-closed` status is missing in Rev.io).
+- `AlertCommandFailed{command_id, verb, status, reason, revio_ticket_id, deferred_repeats?}`:
+  an update or journal command was refused (e.g. the `auto-closed` status is missing in
+  Rev.io). If it was the repeat journal entry in flight, none is in flight any more; the
+  `deferred_repeats` recorded meanwhile stay counted and go into the next repeat's entry (or
+  the clear's).
 """
 
 SKIPPED = "AlertSkipped"
@@ -37,6 +52,7 @@ REPEATED = "AlertRepeated"
 CLEARED = "AlertCleared"
 TICKET_CLOSED = "AlertTicketClosed"
 COMMAND_FAILED = "AlertCommandFailed"
+JOURNAL_WRITTEN = "AlertJournalWritten"
 
 ALL = (
     SKIPPED,
@@ -48,4 +64,5 @@ ALL = (
     CLEARED,
     TICKET_CLOSED,
     COMMAND_FAILED,
+    JOURNAL_WRITTEN,
 )

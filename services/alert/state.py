@@ -7,6 +7,8 @@ ticket carries it, a recurrence's new RMM ticket included) and every result of a
 sent about it is decided on this one stream with an expected version, so two deliveries can
 never both see "no ticket yet". A create whose result has not come back is state here too
 (`phase == "requested"`): repeats and clears meanwhile are recorded and applied on the result.
+So is a repeat's journal entry in flight (`journal_command_id`): repeats meanwhile are counted
+in `deferred_repeats` and written in one entry when its result comes back.
 
 Episodes: each Rev.io ticket is one episode; a recurrence after the ticket closed starts the
 next one (a new ticket, a new `source_key`).
@@ -63,7 +65,8 @@ class AlertState:
     revio_ticket_id: str | None = None
     create_command_id: str | None = None
     auto_close_command_id: str | None = None
-    deferred_repeats: int = 0
+    deferred_repeats: int = 0  # repeats not yet written in a journal entry
+    journal_command_id: str | None = None  # the repeat journal entry in flight, if any
     clear_pending: bool = False
     attempts: int = 0
     skipped_as: tuple[str, str | None, str | None] | None = None  # (reason, ticket, severity)
@@ -112,6 +115,7 @@ def apply(state: AlertState, type_: str, data: dict[str, Any]) -> AlertState:
             attempts=data["attempt"],
             count=data["count"],
             deferred_repeats=0,
+            journal_command_id=None,
             clear_pending=False,
             skipped_as=None,
         )
@@ -125,6 +129,7 @@ def apply(state: AlertState, type_: str, data: dict[str, Any]) -> AlertState:
             phase=phase,
             revio_ticket_id=data["revio_ticket_id"],
             deferred_repeats=0,
+            journal_command_id=data.get("journal_command_id"),
             clear_pending=False,
             auto_close_command_id=data.get("auto_close_command_id"),
         )
@@ -136,14 +141,26 @@ def apply(state: AlertState, type_: str, data: dict[str, Any]) -> AlertState:
             deferred_repeats=0,
         )
     if type_ == E.REPEATED:
-        return replace(
+        state = replace(
             state,
             count=data["count"],
             phase="open" if state.phase == "cleared" else state.phase,
             deferred_repeats=state.deferred_repeats + (data["journal"] == "deferred"),
         )
+        if data["journal"] == "sent" and "deferred_repeats" in data:  # not before the marker
+            return replace(state, deferred_repeats=0, journal_command_id=data["command_id"])
+        return state
+    if type_ == E.JOURNAL_WRITTEN:
+        return replace(
+            state,
+            deferred_repeats=state.deferred_repeats - data["deferred_repeats"],
+            journal_command_id=data.get("next_command_id"),
+        )
     if type_ == E.CLEARED:
         action = data["action"]
+        state = replace(
+            state, deferred_repeats=state.deferred_repeats - data.get("deferred_repeats", 0)
+        )
         if action == "deferred_until_ticket_exists":
             return replace(state, clear_pending=True)
         if action == "auto_closed":
@@ -156,6 +173,8 @@ def apply(state: AlertState, type_: str, data: dict[str, Any]) -> AlertState:
     if type_ == E.COMMAND_FAILED:
         if data["command_id"] == state.auto_close_command_id:
             return replace(state, phase="cleared", auto_close_command_id=None)
+        if data["command_id"] == state.journal_command_id:  # its repeats stay deferred
+            return replace(state, journal_command_id=None)
         return state
     return state  # an event this version does not know: nothing to fold (replay stays safe)
 

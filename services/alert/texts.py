@@ -35,19 +35,41 @@ def ticket_body(state: AlertState, revio_asset_id: str | None) -> str:
     return "\n".join(lines)
 
 
-def repeat_entry(count: int, kind: str, severity: str, summary: str, at: datetime) -> str:
+def _earlier(repeats: int) -> str:
+    """Repeats not journaled before (their entry failed), reported with the next entry."""
+    return f" ({repeats} earlier repeat(s) not journaled before)" if repeats else ""
+
+
+def repeat_entry(
+    count: int, kind: str, severity: str, summary: str, at: datetime, earlier: int = 0
+) -> str:
     verb = "updated" if kind == "updated" else "repeated"
-    return f"Alert {verb} (occurrence {count}) at {_when(at)}: [{severity}] {summary}"
+    return f"Alert {verb} (occurrence {count}) at {_when(at)}: [{severity}] {summary}" + _earlier(
+        earlier
+    )
 
 
-def recurrence_entry(count: int, severity: str, summary: str, at: datetime) -> str:
-    return f"Alert recurred (occurrence {count}) at {_when(at)}: [{severity}] {summary}"
+def recurrence_entry(
+    count: int, severity: str, summary: str, at: datetime, earlier: int = 0
+) -> str:
+    return f"Alert recurred (occurrence {count}) at {_when(at)}: [{severity}] {summary}" + _earlier(
+        earlier
+    )
 
 
 def deferred_repeats_entry(repeats: int, state: AlertState) -> str:
     return (
         f"Alert repeated {repeats} time(s) while this ticket was being created; "
         f"latest at {_when(state.observed_at)}: [{state.severity}] {state.summary}"
+    )
+
+
+def repeats_since_entry(repeats: int, state: AlertState) -> str:
+    """Repeats counted while the previous journal entry was being written, in one entry."""
+    return (
+        f"Alert repeated {repeats} more time(s) since occurrence {state.count - repeats} "
+        f"(now occurrence {state.count}); latest at {_when(state.observed_at)}: "
+        f"[{state.severity}] {state.summary}"
     )
 
 

@@ -145,6 +145,14 @@ WORDS: dict[str, Callable[[Data], str]] = {
         f"The alert repeated ({d.get('count', '?')} times): journal"
         f" entry {d.get('journal', 'sent')}"
     ),
+    "AlertJournalWritten": lambda d: (
+        "Journal entry written in Rev.io"
+        + (
+            f"; {d['deferred_repeats']} repeat(s) since then sent in one entry"
+            if d.get("deferred_repeats")
+            else ""
+        )
+    ),
     "AlertCleared": _cleared,
     "AlertTicketClosed": lambda d: (
         f"Rev.io ticket {d.get('revio_ticket_id')} was closed in"

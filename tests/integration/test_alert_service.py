@@ -2,6 +2,7 @@
 results published as the connectors would, commands read back from the COMMANDS stream."""
 
 import asyncio
+import json
 import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -128,6 +129,39 @@ async def test_repeat_is_a_journal_entry_and_clear_auto_closes(alert_service):
     )
     assert dict(row) == {"state": "closed", "count": 2, "revio_ticket_id": "R-77"}
     assert len(harness.commands.of(CreateRevioTicket)) == 1
+    await assert_replay_rebuilds_the_same_rows(harness.pool, tenant)
+
+
+async def test_burst_of_repeats_gives_at_most_two_journal_entries_and_the_exact_count(
+    alert_service,
+):
+    harness, _, name = alert_service
+    await harness.start()
+    tenant = harness.tenant_id
+    await publish(harness.js, raised(tenant))
+    (create,) = await harness.commands.wait_for(CreateRevioTicket, 1)
+    await publish(harness.js, Result.of(create, ResultStatus.OK, {"ticket_id": "R-5"}))
+    await harness.wait_for_event("alert", "AlertTicketLinked")
+
+    # each repeat on its own RMM ticket, so that none is stale whatever the delivery order
+    burst = [raised(tenant, at=i, kind="updated", ticket=f"rt-{i}") for i in range(1, 31)]
+    await asyncio.gather(*(publish(harness.js, change) for change in burst))
+    await drained(harness, name)
+    (first,) = await harness.commands.wait_for(AddRevioJournalEntry, 1)
+    await publish(harness.js, Result.of(first, ResultStatus.OK))
+    _, combined = await harness.commands.wait_for(AddRevioJournalEntry, 2)
+    await publish(harness.js, Result.of(combined, ResultStatus.OK))
+    await harness.wait_for_event("alert", "AlertJournalWritten", 2)
+    await drained(harness, name)
+
+    assert len(harness.commands.of(AddRevioJournalEntry)) == 2
+    assert "29 more time(s) since occurrence 2 (now occurrence 31)" in combined.text
+    row = await harness.pool.fetchrow(
+        "SELECT state, count, fold FROM alert_tickets WHERE tenant_id = $1", tenant
+    )
+    assert (row["state"], row["count"]) == ("open", 31)
+    fold = json.loads(row["fold"]) if isinstance(row["fold"], str) else row["fold"]
+    assert (fold["deferred_repeats"], fold["journal_command_id"]) == (0, None)
     await assert_replay_rebuilds_the_same_rows(harness.pool, tenant)
 
 

@@ -236,6 +236,7 @@ def test_repeat_of_an_open_ticket_adds_a_journal_entry_and_counts():
     alert = Alert()
     alert.open_ticket()
     second = alert.observe(alert_change(at=60))
+    alert.result(second.commands[0])  # written: no journal entry in flight any more
     third = alert.observe(alert_change(kind="updated", severity="Critical", at=120))
 
     assert [e.data["count"] for e in alert.events("AlertRepeated")] == [2, 3]
@@ -257,6 +258,133 @@ def test_result_of_a_create_we_no_longer_wait_for_is_ignored():
     alert = Alert()
     create = alert.open_ticket()
     assert alert.result(create, ticket_id="R-1").empty
+
+
+# --- at most one journal entry in flight per alert -----------------------------------------
+
+
+def test_repeat_while_a_journal_entry_is_in_flight_is_counted_and_deferred():
+    alert = Alert()
+    alert.open_ticket()
+    first = alert.observe(alert_change(at=60))
+    (journal,) = first.commands
+    deferred = alert.observe(alert_change(at=61))
+
+    assert deferred.event_types == ["AlertRepeated"] and deferred.commands == ()
+    data = deferred.events[0].data
+    assert (data["journal"], data["count"]) == ("deferred", 3)
+    assert data["waiting_for"] == str(journal.message_id)
+    assert alert.state.journal_command_id == str(journal.message_id)
+    assert (alert.state.count, alert.state.deferred_repeats) == (3, 1)
+
+
+def test_written_journal_entry_sends_one_entry_for_the_repeats_deferred_meanwhile():
+    alert = Alert()
+    alert.open_ticket()
+    (journal,) = alert.observe(alert_change(at=60)).commands
+    for at in (61, 62, 63):
+        alert.observe(alert_change(at=at, severity="Critical" if at == 63 else "High"))
+
+    written = alert.result(journal)
+    assert written.event_types == ["AlertJournalWritten"]
+    (combined,) = written.commands
+    assert isinstance(combined, AddRevioJournalEntry) and combined.ticket_id == "R-1"
+    assert "3 more time(s) since occurrence 2" in combined.text
+    assert "now occurrence 5" in combined.text and "[Critical]" in combined.text
+    assert written.events[0].data["deferred_repeats"] == 3
+    assert written.events[0].data["next_command_id"] == str(combined.message_id)
+    assert alert.state.journal_command_id == str(combined.message_id)
+    assert (alert.state.count, alert.state.deferred_repeats) == (5, 0)
+    assert alert.result(journal).empty  # a redelivered result changes nothing
+
+
+def test_written_journal_entry_with_nothing_deferred_clears_the_marker():
+    alert = Alert()
+    alert.open_ticket()
+    (journal,) = alert.observe(alert_change(at=60)).commands
+
+    written = alert.result(journal)
+    assert written.event_types == ["AlertJournalWritten"] and written.commands == ()
+    assert written.events[0].data["next_command_id"] is None
+    assert alert.state.journal_command_id is None
+    nxt = alert.observe(alert_change(at=61))
+    assert nxt.events[0].data["journal"] == "sent" and len(nxt.commands) == 1
+
+
+def test_failed_journal_entry_clears_the_marker_and_the_next_repeat_reports_the_deferred():
+    alert = Alert()
+    alert.open_ticket()
+    (journal,) = alert.observe(alert_change(at=60)).commands
+    alert.observe(alert_change(at=61))
+    alert.observe(alert_change(at=62))
+
+    failed = alert.result(journal, ResultStatus.REJECTED)
+    assert failed.event_types == ["AlertCommandFailed"] and failed.commands == ()
+    assert failed.events[0].data["deferred_repeats"] == 2
+    assert alert.state.journal_command_id is None and alert.state.deferred_repeats == 2
+
+    nxt = alert.observe(alert_change(at=63))
+    (entry,) = nxt.commands
+    assert isinstance(entry, AddRevioJournalEntry)
+    assert "occurrence 5" in entry.text and "2 earlier repeat(s)" in entry.text
+    assert nxt.events[0].data["deferred_repeats"] == 2
+    assert alert.state.journal_command_id == str(entry.message_id)
+    assert (alert.state.count, alert.state.deferred_repeats) == (5, 0)
+
+
+def test_clear_is_not_deferred_and_writes_the_deferred_repeats_first():
+    alert = Alert()
+    alert.open_ticket()
+    alert.observe(alert_change(at=60))  # in flight
+    alert.observe(alert_change(at=61))
+    cleared = alert.observe(alert_change(kind="cleared", at=62))
+
+    combined, close = cleared.commands
+    assert isinstance(combined, AddRevioJournalEntry) and "1 more time(s)" in combined.text
+    assert isinstance(close, UpdateRevioTicket) and close.custom_status == "auto-closed"
+    assert cleared.events[0].data["deferred_repeats"] == 1
+    assert alert.state.deferred_repeats == 0 and alert.state.phase == "closed"
+
+
+def test_deferred_repeats_journaled_on_link_are_the_entry_in_flight():
+    alert = Alert()
+    alert.observe(alert_change())
+    alert.observe(alert_change(at=1))
+    linked = alert.result(alert.commands(CreateRevioTicket)[0], ticket_id="R-1")
+    (journal,) = linked.commands
+    assert alert.state.journal_command_id == str(journal.message_id)
+    assert alert.observe(alert_change(at=2)).events[0].data["journal"] == "deferred"
+
+
+def test_storm_of_repeats_on_an_open_ticket_sends_few_journal_entries_and_counts_each():
+    alert = Alert()
+    alert.open_ticket()
+    answered = 0
+    for at in range(1, 201):
+        alert.observe(alert_change(at=at))
+        if at % 50 == 0:  # Rev.io answers now and then
+            in_flight = alert.commands(AddRevioJournalEntry)[-1]
+            if alert.state.journal_command_id == str(in_flight.message_id):
+                alert.result(in_flight)
+                answered += 1
+    while alert.state.journal_command_id is not None:  # the storm ends; results come back
+        alert.result(alert.commands(AddRevioJournalEntry)[-1])
+
+    journals = alert.commands(AddRevioJournalEntry)
+    assert alert.state.count == 201 and alert.state.deferred_repeats == 0
+    assert len(journals) <= answered + 2 < 10  # 200 repeats, 4 answers: 5 entries
+    reported = [e.data.get("deferred_repeats", 0) for e in alert.events("AlertJournalWritten")] + [
+        1 for e in alert.events("AlertRepeated") if e.data["journal"] == "sent"
+    ]
+    assert sum(reported) == 200  # every repeat is in exactly one entry
+
+
+def test_replaying_old_journal_events_leaves_no_entry_in_flight():
+    """A `sent` repeat recorded before the marker existed: its result was never recorded."""
+    state = AlertState(key="k", phase="open", revio_ticket_id="R-1", count=1)
+    old = {"count": 2, "journal": "sent", "command_id": "c-1", "rmm_ticket_id": "rt-1",
+           "observed_at": T0.isoformat()}  # fmt: skip
+    assert apply(state, "AlertRepeated", old).journal_command_id is None
 
 
 # --- clears ---------------------------------------------------------------------------------
