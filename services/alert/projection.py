@@ -12,25 +12,20 @@ from typing import Any
 
 import asyncpg
 from revsync.eventlog.model import RecordedEvent
-from revsync.projection import StreamRows, Write
+from revsync.projection import Rows, StreamRows, Write
 
 from services.alert import events as E
 from services.alert.state import CATEGORY, AlertState, apply, from_json, to_json
 
-_UPSERT = """
-INSERT INTO alert_tickets (tenant_id, alert_key, endpoint_id, condition_id, company_id,
-    customer_id, rmm_ticket_id, revio_ticket_id, state, reason, severity, summary, episode,
-    count, last_event, version, fold, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-ON CONFLICT (tenant_id, alert_key) DO UPDATE SET
-    endpoint_id = excluded.endpoint_id, condition_id = excluded.condition_id,
-    company_id = excluded.company_id, customer_id = excluded.customer_id,
-    rmm_ticket_id = excluded.rmm_ticket_id, revio_ticket_id = excluded.revio_ticket_id,
-    state = excluded.state, reason = excluded.reason, severity = excluded.severity,
-    summary = excluded.summary, episode = excluded.episode, count = excluded.count,
-    last_event = excluded.last_event, version = excluded.version, fold = excluded.fold,
-    updated_at = excluded.updated_at
-"""
+ALERT_TICKETS = Rows(
+    "alert_tickets",
+    ("tenant_id", "alert_key", "endpoint_id", "condition_id", "company_id", "customer_id",
+     "rmm_ticket_id", "revio_ticket_id", "state", "reason", "severity", "summary", "episode",
+     "count", "last_event", "version", "fold", "updated_at"),
+    key=("tenant_id", "alert_key"),
+    update=True,
+    json=frozenset({"fold"}),
+)  # fmt: skip
 
 
 def reason_of(event: RecordedEvent, previous: str | None) -> str | None:
@@ -40,16 +35,12 @@ def reason_of(event: RecordedEvent, previous: str | None) -> str | None:
         return str(data["reason"])
     if event.type in (E.TICKET_CREATE_FAILED, E.COMMAND_FAILED):
         return f"{data['status']}: {data.get('reason') or ''}".strip()
-    if event.type == E.REPEATED:
+    if event.type in (E.REPEATED, E.JOURNAL_WRITTEN):
         return previous  # a parked alert stays parked for the same reason
     return None
 
 
-_COMMANDS = (
-    "INSERT INTO alert_commands (tenant_id, command_id, alert_key, verb)"
-    " SELECT $1, c, $2, v FROM unnest($3::uuid[], $4::text[]) AS u(c, v)"
-    " ON CONFLICT DO NOTHING"
-)
+COMMANDS = Rows("alert_commands", ("tenant_id", "command_id", "alert_key", "verb"))
 Folded = tuple[AlertState, str | None]
 """The alert's state and the reason shown for it."""
 
@@ -58,7 +49,7 @@ class AlertTickets(StreamRows[Folded]):
     name = "alert-tickets"
     tables = ("alert_tickets", "alert_commands")
     categories = (CATEGORY,)
-    table, key_column, loaded, upsert = "alert_tickets", "alert_key", "fold, reason", _UPSERT
+    rows, loaded = ALERT_TICKETS, "fold, reason"
 
     def wanted(self, event: RecordedEvent) -> bool:
         return event.type in E.ALL  # not one of ours (another version, or a stray writer)
@@ -95,4 +86,4 @@ class AlertTickets(StreamRows[Folded]):
         )
 
     def side_writes(self, event: RecordedEvent) -> Iterable[Write]:
-        return self.sent_commands(_COMMANDS, event)
+        return self.sent_commands(COMMANDS, event)

@@ -12,39 +12,29 @@ from typing import Any
 
 import asyncpg
 from revsync.eventlog.model import RecordedEvent
-from revsync.projection import Projection, StreamRows, Write
+from revsync.projection import Projection, Rows, StreamRows, Write
 
 from services.asset import events as E
 from services.asset.state import AssetState, evolve
 
-_UPSERT = """
-INSERT INTO assets (tenant_id, identifier, endpoint_id, rmm_company_id, category, hostname,
-    state, rule, revio_customer_id, revio_asset_id, last_event, version, folded, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-ON CONFLICT (tenant_id, identifier) DO UPDATE SET
-    endpoint_id = excluded.endpoint_id, rmm_company_id = excluded.rmm_company_id,
-    category = excluded.category, hostname = excluded.hostname, state = excluded.state,
-    rule = excluded.rule, revio_customer_id = excluded.revio_customer_id,
-    revio_asset_id = excluded.revio_asset_id, last_event = excluded.last_event,
-    version = excluded.version, folded = excluded.folded, updated_at = excluded.updated_at
-"""
-
-
-_ENDPOINT = (
-    "INSERT INTO asset_endpoints (tenant_id, endpoint_id, identifier)"
-    " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
-)
-_COMMAND = (
-    "INSERT INTO asset_commands (tenant_id, command_id, stream, verb)"
-    " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
-)
+ASSETS = Rows(
+    "assets",
+    ("tenant_id", "identifier", "endpoint_id", "rmm_company_id", "category", "hostname",
+     "state", "rule", "revio_customer_id", "revio_asset_id", "last_event", "version", "folded",
+     "updated_at"),
+    key=("tenant_id", "identifier"),
+    update=True,
+    json=frozenset({"folded"}),
+)  # fmt: skip
+ENDPOINTS = Rows("asset_endpoints", ("tenant_id", "endpoint_id", "identifier"))
+COMMANDS = Rows("asset_commands", ("tenant_id", "command_id", "stream", "verb"))
 
 
 class Assets(StreamRows[AssetState]):
     name = "assets"
     tables = ("assets", "asset_endpoints", "asset_commands")
     categories = (E.CATEGORY,)
-    table, key_column, loaded, upsert = "assets", "identifier", "folded", _UPSERT
+    rows, loaded = ASSETS, "folded"
 
     def restore(self, key: str, row: asyncpg.Record | None) -> AssetState:
         return AssetState.model_validate(row["folded"]) if row else AssetState(identifier=key)
@@ -74,10 +64,10 @@ class Assets(StreamRows[AssetState]):
 
     def side_writes(self, event: RecordedEvent) -> Iterable[Write]:
         if event.type == E.OBSERVED:
-            yield _ENDPOINT, (event.tenant_id, event.data["endpoint"]["id"], self.key(event))
+            yield ENDPOINTS, (event.tenant_id, event.data["endpoint"]["id"], self.key(event))
         verb = E.REQUESTS.get(event.type)
         if verb is not None:
-            yield _COMMAND, (event.tenant_id, event.data["command_id"], event.stream, verb)
+            yield COMMANDS, (event.tenant_id, event.data["command_id"], event.stream, verb)
 
 
 PROJECTIONS: tuple[Projection, ...] = (Assets(),)

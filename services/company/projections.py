@@ -16,46 +16,37 @@ from typing import Any
 import asyncpg
 from revsync.db import Conn
 from revsync.eventlog.model import RecordedEvent
-from revsync.projection import Projection, StreamRows
+from revsync.projection import Projection, Rows, StreamRows
 
 from services.company import events as E
 from services.company.decide import customer_party, rmm_party
 from services.company.state import LinkState, RmmState, evolve_link, evolve_rmm
 
-_LINK_UPSERT = """
-INSERT INTO company_links (tenant_id, revio_customer_id, revio_name, name_key, rmm_ref, state,
-    rule, decided_by, rmm_company_id, rmm_name, score, candidates, excluded, deleted,
-    sync_run_id, last_event, version, folded, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
-ON CONFLICT (tenant_id, revio_customer_id) DO UPDATE SET
-    revio_name = excluded.revio_name, name_key = excluded.name_key, rmm_ref = excluded.rmm_ref,
-    state = excluded.state, rule = excluded.rule, decided_by = excluded.decided_by,
-    rmm_company_id = excluded.rmm_company_id, rmm_name = excluded.rmm_name,
-    score = excluded.score, candidates = excluded.candidates, excluded = excluded.excluded,
-    deleted = excluded.deleted, sync_run_id = excluded.sync_run_id,
-    last_event = excluded.last_event, version = excluded.version, folded = excluded.folded,
-    updated_at = excluded.updated_at
-"""
-_RMM_UPSERT = """
-INSERT INTO rmm_companies (tenant_id, rmm_company_id, name, name_key, revio_ref, active, state,
-    rule, decided_by, revio_customer_id, candidates, deleted, sync_run_id, last_event, version,
-    folded, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-ON CONFLICT (tenant_id, rmm_company_id) DO UPDATE SET
-    name = excluded.name, name_key = excluded.name_key, revio_ref = excluded.revio_ref,
-    active = excluded.active, state = excluded.state, rule = excluded.rule,
-    decided_by = excluded.decided_by, revio_customer_id = excluded.revio_customer_id,
-    candidates = excluded.candidates, deleted = excluded.deleted,
-    sync_run_id = excluded.sync_run_id, last_event = excluded.last_event,
-    version = excluded.version, folded = excluded.folded, updated_at = excluded.updated_at
-"""
+COMPANY_LINKS = Rows(
+    "company_links",
+    ("tenant_id", "revio_customer_id", "revio_name", "name_key", "rmm_ref", "state", "rule",
+     "decided_by", "rmm_company_id", "rmm_name", "score", "candidates", "excluded", "deleted",
+     "sync_run_id", "last_event", "version", "folded", "updated_at"),
+    key=("tenant_id", "revio_customer_id"),
+    update=True,
+    json=frozenset({"candidates", "folded"}),
+)  # fmt: skip
+RMM_COMPANIES = Rows(
+    "rmm_companies",
+    ("tenant_id", "rmm_company_id", "name", "name_key", "revio_ref", "active", "state", "rule",
+     "decided_by", "revio_customer_id", "candidates", "deleted", "sync_run_id", "last_event",
+     "version", "folded", "updated_at"),
+    key=("tenant_id", "rmm_company_id"),
+    update=True,
+    json=frozenset({"candidates", "folded"}),
+)  # fmt: skip
 
 
 class CompanyLinks(StreamRows[LinkState]):
     name = "company-links"
     tables = ("company_links",)
     categories = (E.LINK_CATEGORY,)
-    table, key_column, loaded, upsert = "company_links", "revio_customer_id", "folded", _LINK_UPSERT
+    rows, loaded = COMPANY_LINKS, "folded"
 
     def restore(self, key: str, row: asyncpg.Record | None) -> LinkState:
         return LinkState.model_validate((row["folded"] if row else None) or {"customer_id": key})
@@ -95,7 +86,7 @@ class RmmCompanies(StreamRows[RmmState]):
     name = "rmm-companies"
     tables = ("rmm_companies",)
     categories = (E.RMM_CATEGORY,)
-    table, key_column, loaded, upsert = "rmm_companies", "rmm_company_id", "folded", _RMM_UPSERT
+    rows, loaded = RMM_COMPANIES, "folded"
 
     def restore(self, key: str, row: asyncpg.Record | None) -> RmmState:
         return RmmState.model_validate((row["folded"] if row else None) or {"rmm_company_id": key})
@@ -127,10 +118,7 @@ class RmmCompanies(StreamRows[RmmState]):
         )
 
 
-_COMMAND = (
-    "INSERT INTO company_commands (tenant_id, command_id, stream, verb)"
-    " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
-)
+COMMANDS = Rows("company_commands", ("tenant_id", "command_id", "stream", "verb"))
 
 
 class CompanyCommands(Projection):
@@ -148,12 +136,12 @@ class CompanyCommands(Projection):
     async def apply(self, conn: Conn, event: RecordedEvent) -> None:
         row = self._row(event)
         if row is not None:
-            await conn.execute(_COMMAND, *row)
+            await conn.execute(COMMANDS.sql, *row)
 
     async def apply_batch(self, conn: Conn, events: Sequence[RecordedEvent]) -> None:
         rows = [row for row in map(self._row, events) if row is not None]
         if rows:
-            await conn.executemany(_COMMAND, rows)
+            await COMMANDS.write_many(conn, rows)
 
 
 _RUN_MATCHED = (

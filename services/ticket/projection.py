@@ -12,24 +12,20 @@ from typing import Any
 
 import asyncpg
 from revsync.eventlog.model import RecordedEvent
-from revsync.projection import StreamRows, Write
+from revsync.projection import Rows, StreamRows, Write
 
 from services.ticket import events as E
 from services.ticket.state import CATEGORY, LinkState, apply, from_json, to_json
 
-_UPSERT = """
-INSERT INTO ticket_links (tenant_id, link_key, origin, rmm_ticket_id, revio_ticket_id,
-    rmm_company_id, revio_customer_id, state, reason, status, notes_carried, last_event,
-    version, fold, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-ON CONFLICT (tenant_id, link_key) DO UPDATE SET
-    origin = excluded.origin, rmm_ticket_id = excluded.rmm_ticket_id,
-    revio_ticket_id = excluded.revio_ticket_id, rmm_company_id = excluded.rmm_company_id,
-    revio_customer_id = excluded.revio_customer_id, state = excluded.state,
-    reason = excluded.reason, status = excluded.status, notes_carried = excluded.notes_carried,
-    last_event = excluded.last_event, version = excluded.version, fold = excluded.fold,
-    updated_at = excluded.updated_at
-"""
+TICKET_LINKS = Rows(
+    "ticket_links",
+    ("tenant_id", "link_key", "origin", "rmm_ticket_id", "revio_ticket_id", "rmm_company_id",
+     "revio_customer_id", "state", "reason", "status", "notes_carried", "last_event",
+     "version", "fold", "updated_at"),
+    key=("tenant_id", "link_key"),
+    update=True,
+    json=frozenset({"fold"}),
+)  # fmt: skip
 
 
 def reason_of(event: RecordedEvent, state: LinkState, previous: str | None) -> str | None:
@@ -42,11 +38,7 @@ def reason_of(event: RecordedEvent, state: LinkState, previous: str | None) -> s
     return previous
 
 
-_COMMANDS = (
-    "INSERT INTO ticket_commands (tenant_id, command_id, link_key, verb)"
-    " SELECT $1, c, $2, v FROM unnest($3::uuid[], $4::text[]) AS u(c, v)"
-    " ON CONFLICT DO NOTHING"
-)
+COMMANDS = Rows("ticket_commands", ("tenant_id", "command_id", "link_key", "verb"))
 Folded = tuple[LinkState, str | None]
 """The link's state and the reason shown for it."""
 
@@ -55,7 +47,7 @@ class TicketLinks(StreamRows[Folded]):
     name = "ticket-links"
     tables = ("ticket_links", "ticket_commands")
     categories = (CATEGORY,)
-    table, key_column, loaded, upsert = "ticket_links", "link_key", "fold, reason", _UPSERT
+    rows, loaded = TICKET_LINKS, "fold, reason"
 
     def wanted(self, event: RecordedEvent) -> bool:
         return event.type in E.ALL  # not one of ours (another version, or a stray writer)
@@ -90,4 +82,4 @@ class TicketLinks(StreamRows[Folded]):
         )
 
     def side_writes(self, event: RecordedEvent) -> Iterable[Write]:
-        return self.sent_commands(_COMMANDS, event)
+        return self.sent_commands(COMMANDS, event)

@@ -173,7 +173,20 @@ async def assert_replay_rebuilds_the_same_rows(pool: asyncpg.Pool, tenant: str) 
     before = [[dict(r) for r in await pool.fetch(q, tenant)] for q in queries]
     await replay(pool, [AlertTickets()])
     after = [[dict(r) for r in await pool.fetch(q, tenant)] for q in queries]
-    assert after == before and before[1]
+    changed = [
+        (table, key, row_before.get(key), row_after.get(key))
+        for table, rows_before, rows_after in zip(queries, before, after, strict=True)
+        for row_before, row_after in zip(rows_before, rows_after, strict=False)
+        for key in row_before
+        if row_before.get(key) != row_after.get(key)
+    ]
+    changed = [
+        (table, key, {k: (a.get(k), b.get(k)) for k in a if a.get(k) != b.get(k)})
+        if isinstance(a, dict) and isinstance(b, dict)
+        else (table, key, a, b)
+        for table, key, a, b in changed
+    ]
+    assert after == before and before[1], changed
 
 
 async def test_low_alert_with_minimum_high_sends_nothing_and_records_one_skip(alert_service):

@@ -194,6 +194,16 @@ async def read_all_with(
     return _recorded(rows)
 
 
+async def read_stream_with(conn: Conn, tenant_id: str, stream: str) -> list[RecordedEvent]:
+    """Every event of one stream, in version order."""
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM events WHERE tenant_id = $1 AND stream = $2 ORDER BY version",
+        tenant_id,
+        stream,
+    )
+    return _recorded(rows)
+
+
 async def read_events_by_id(conn: Conn, ids: list[UUID]) -> list[RecordedEvent]:
     rows = await conn.fetch(
         f"SELECT {_COLUMNS} FROM events WHERE id = ANY($1::uuid[]) ORDER BY global_position", ids
