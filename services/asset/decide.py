@@ -42,12 +42,21 @@ def should_write_back(settings: SyncSettings, asset_id: str | None, rmm_value: s
     return settings.write_revio_id_to_rmm and asset_id is not None and rmm_value != asset_id
 
 
+def write_back_in_flight(asset: AssetState, value: str | None) -> bool:
+    """Whether the write of `value` into the endpoint's field is requested and unanswered."""
+    return any(
+        p["verb"] == E.WRITE_BACK_VERB and p.get("value") == value for p in asset.pending.values()
+    )
+
+
 def write_back(ctx: DecisionContext, asset: AssetState, settings: SyncSettings) -> Decision:
     endpoint = asset.endpoint
     if endpoint is None or asset.endpoint_deleted:
         return NOTHING
     if not should_write_back(settings, asset.revio_asset_id, endpoint.revio_asset_id):
         return NOTHING
+    if write_back_in_flight(asset, asset.revio_asset_id):
+        return NOTHING  # a sighting from before that write landed: its result settles it
     assert asset.revio_asset_id is not None
     command = SetRmmEndpointCustomField(
         **ctx.envelope(),

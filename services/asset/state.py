@@ -139,7 +139,7 @@ def evolve(asset: AssetState, type_: str, data: dict[str, Any]) -> AssetState:
             pending=_without(asset.pending, command_id),
         )
     if type_ == E.WRITE_BACK_REQUESTED:
-        entry = {"verb": E.WRITE_BACK_VERB, "previous": data["rmm_value"]}
+        entry = {"verb": E.WRITE_BACK_VERB, "previous": data["rmm_value"], "value": data["value"]}
         changed = _field_value(asset, data["value"])
         return changed.with_(pending={**asset.pending, command_id: entry})
     if type_ == E.WRITTEN_BACK:

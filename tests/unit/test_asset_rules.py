@@ -263,6 +263,22 @@ def test_the_asset_id_is_written_back_once_when_the_asset_is_created():
     assert done.pending == {} and done.state == "synced"
 
 
+def test_a_sighting_from_before_the_write_back_landed_asks_for_no_second_write():
+    asset = observed(endpoint())
+    decision = decide_asset(ctx(), asset, WRITE, "1001")
+    pending = apply(asset, decision)
+    result = decide_upsert_result(
+        ctx(), pending, answer(decision.commands[0], asset_id="A-9"), WRITE
+    )
+    requested = apply(pending, result)
+    # the connector reports the endpoint again before the write ran: the field is still empty
+    stale = requested.with_(endpoint=endpoint())
+    assert E.WRITE_BACK_REQUESTED not in decide_asset(ctx(), stale, WRITE, "1001").event_types
+    (write,) = result.commands
+    done = apply(stale, decide_write_back_result(ctx(), stale, answer(write)))
+    assert E.WRITE_BACK_REQUESTED in decide_asset(ctx(), done, WRITE, "1001").event_types
+
+
 def test_with_write_back_off_the_log_says_why_no_id_was_written():
     asset = observed(endpoint())
     decision = decide_asset(ctx(), asset, ON, "1001")
