@@ -207,7 +207,7 @@ class E2EStack:
         process.start()
         self.wait_ready(process)
 
-    def wait_ready(self, process: Process, within_s: float = 60.0) -> None:
+    def wait_ready(self, process: Process, within_s: float = 180.0) -> None:
         url = f"http://127.0.0.1:{process.port}/readyz"
         if process.name == "console":
             url = f"{self.console_url}/api/health"
