@@ -151,15 +151,22 @@ _RUN_MATCHED = (
     " matched_at = excluded.matched_at, counts = excluded.counts"
 )
 # `seen` observations of both sides: counts added, a total given replaces the one recorded
+# The log is read in commit order, which across streams is not the order the services folded
+# them in: the row must come out the same in any order. So the times are the least and the
+# greatest of the observations (a row the match created holds the match's time until the
+# first observation replaces it), and the match leaves them alone.
 _RUN_SEEN = (
-    "INSERT INTO company_sync_runs (tenant_id, sync_run_id, revio_seen, revio_total,"
+    "INSERT INTO company_sync_runs AS r (tenant_id, sync_run_id, revio_seen, revio_total,"
     " rmm_seen, rmm_total, first_seen_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
     " ON CONFLICT (tenant_id, sync_run_id) DO UPDATE SET"
-    " revio_seen = company_sync_runs.revio_seen + excluded.revio_seen,"
-    " revio_total = coalesce(excluded.revio_total, company_sync_runs.revio_total),"
-    " rmm_seen = company_sync_runs.rmm_seen + excluded.rmm_seen,"
-    " rmm_total = coalesce(excluded.rmm_total, company_sync_runs.rmm_total),"
-    " last_seen_at = greatest(company_sync_runs.last_seen_at, excluded.last_seen_at)"
+    " revio_seen = r.revio_seen + excluded.revio_seen,"
+    " revio_total = coalesce(excluded.revio_total, r.revio_total),"
+    " rmm_seen = r.rmm_seen + excluded.rmm_seen,"
+    " rmm_total = coalesce(excluded.rmm_total, r.rmm_total),"
+    " first_seen_at = CASE WHEN r.revio_seen + r.rmm_seen = 0 THEN excluded.first_seen_at"
+    " ELSE least(r.first_seen_at, excluded.first_seen_at) END,"
+    " last_seen_at = CASE WHEN r.revio_seen + r.rmm_seen = 0 THEN excluded.last_seen_at"
+    " ELSE greatest(r.last_seen_at, excluded.last_seen_at) END"
 )
 
 
@@ -198,6 +205,8 @@ class CompanySyncRuns(Projection):
             seen[side] += 1
             if data.get("total") is not None:
                 seen[side + 1] = data["total"]
+            if event.recorded_at < seen[6]:
+                seen[6] = event.recorded_at
             if seen[7] is None or event.recorded_at > seen[7]:
                 seen[7] = event.recorded_at
         for sql, group in itertools.groupby(writes, key=lambda write: write[0]):
