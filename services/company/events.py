@@ -42,6 +42,12 @@ Stream `company-link:<revio_customer_id>` (one Rev.io customer and its link):
   observation showing neither the old nor the new value is a concurrent edit, a conflict).
 - `CompanyCommandFailed{command_id, verb, status, reason, revert}`: an update or site create
   was refused; the optimistic values are reverted so the next observation retries.
+- `InboundUpdateConflicted{rule: revio_wins, command_id, verb, fields,
+  revio_changed_meanwhile, status: conflict, reason, revert}`: Rev.io refused revsync's
+  RMM -> Rev.io write because a person changed those fields in Rev.io since revsync last
+  read them (`UpdateRevioCustomer.expected`). Rev.io wins: the write is not retried, the
+  values it assumed are reverted (except fields a later write covers), and the Rev.io change,
+  once observed, goes to RMM (`conflict_revio_wins`).
 
 Stream `rmm-company:<rmm_company_id>` (an RMM company while it is not linked):
 - `RmmCompanyObserved` (above); `RmmCompanyClaimed{rule, revio_customer_id}` (linked);
@@ -80,6 +86,7 @@ SITE_CREATED = "RmmSiteCreated"
 SITE_MATCHED = "RmmSiteMatched"
 SITE_UPDATE_REQUESTED = "RmmSiteUpdateRequested"
 COMMAND_FAILED = "CompanyCommandFailed"
+INBOUND_CONFLICTED = "InboundUpdateConflicted"
 COMMAND_SUCCEEDED = "CompanyCommandSucceeded"
 
 CLAIMED = "RmmCompanyClaimed"

@@ -26,6 +26,7 @@ from services.company.naming import normalize_name, revio_address_id_in
 from services.company.state import Baseline
 
 Action = Literal["none", "baseline", "push_rmm", "push_revio"]
+UNREADABLE_IN_REVIO = ("description",)  # written to a custom field, read as something else
 SITE_FIELDS = ("address_line_1", "address_line_2", "city", "state", "postal_code", "country")
 
 
@@ -59,6 +60,14 @@ def sync_field(
     if inbound:
         return FieldSync("push_revio", "rmm_to_revio_sync")
     return FieldSync("push_rmm", "rmm_to_revio_sync_off")
+
+
+def expected_in_revio(changes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What revsync believes Rev.io holds for the fields a write changes (`was`), sent with
+    the write so that Rev.io's connector refuses it when a person changed them meanwhile
+    (else the write would overwrite the newer Rev.io edit, which must win). The description
+    is left out: revsync cannot read back what it writes there."""
+    return {f: c["was"] for f, c in changes.items() if f not in UNREADABLE_IN_REVIO}
 
 
 @dataclass(frozen=True)

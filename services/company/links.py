@@ -13,6 +13,7 @@ from revsync.decision import NOTHING, Decision, DecisionContext
 from revsync.eventlog.model import NewEvent
 
 from services.company import events as E
+from services.company.fields import expected_in_revio
 from services.company.naming import normalize_name
 from services.company.state import LinkState, RmmState
 from services.company.writes import as_time, writes_to
@@ -144,6 +145,47 @@ def command_failed(
     return Decision((event,))
 
 
+def inbound_update_conflicted(
+    ctx: DecisionContext, link: LinkState, result: Result, request: dict[str, Any] | None
+) -> Decision:
+    """Rev.io refused revsync's write (`conflict`): a person changed those fields since
+    revsync last read them. Rev.io wins: the write is not retried; what revsync assumed it
+    changed is undone (save what a later write of the same fields assumes), so the Rev.io
+    change, once observed, is pushed to RMM (both sides changed: `conflict_revio_wins`).
+    Until Rev.io is observed again, the values it was found not to hold (`stale`) are not
+    taken for its own: the RMM value is not sent again (`still_refused`)."""
+    command_id = str(result.command_id)
+    entry = link.pending.get(command_id) or {}
+    undo: dict[str, Any] = dict((request or {}).get("revert") or {})
+    later: set[str] = set()
+    for _, other in writes_to(link, entry.get("side", ""), entry.get("target", "")):
+        if other["seq"] > entry.get("seq", 0):
+            later |= set(other["changes"])
+    target = entry.get("target", "company")
+    refused = expected_in_revio((request or {}).get("changes") or {})
+    if later and target != "company":
+        undo, refused = {}, {}  # a later write to that address assumes all of it
+    elif later:
+        undo = {
+            part: {f: v for f, v in (values or {}).items() if f not in later}
+            for part, values in undo.items()
+        }
+        refused = {f: v for f, v in refused.items() if f not in later}
+    event = ctx.event(
+        E.INBOUND_CONFLICTED,
+        rule="revio_wins",
+        command_id=command_id,
+        verb=entry.get("verb", "revio.customer.update"),
+        fields=sorted(entry.get("changes") or {}),
+        revio_changed_meanwhile=True,
+        status=result.status.value,
+        reason=result.reason,
+        revert=undo,
+        stale={target: refused} if refused else {},
+    )
+    return Decision((event,))
+
+
 def rewrite_after_older_write(
     ctx: DecisionContext, link: LinkState, command_id: str, landed_at: datetime
 ) -> Decision:
@@ -184,7 +226,12 @@ def rewrite_after_older_write(
             {"rmm_company_id": link.rmm_company_id, "site_id": target},
         )
     elif side == "revio" and target == "company":
-        command = UpdateRevioCustomer(**ctx.envelope(), customer_id=link.customer_id, **newer)
+        command = UpdateRevioCustomer(
+            **ctx.envelope(),
+            customer_id=link.customer_id,
+            **newer,
+            expected=expected_in_revio(changes),
+        )
         type_, where = E.REVIO_UPDATE_REQUESTED, {"customer_id": link.customer_id, "rule": rule}
     else:
         address = next(
@@ -193,7 +240,10 @@ def rewrite_after_older_write(
         if address is None:
             return NOTHING
         command = UpdateRevioCustomer(
-            **ctx.envelope(), customer_id=link.customer_id, address=address.model_copy(update=newer)
+            **ctx.envelope(),
+            customer_id=link.customer_id,
+            address=address.model_copy(update=newer),
+            expected=expected_in_revio(changes),
         )
         type_ = E.REVIO_UPDATE_REQUESTED
         where = {"customer_id": link.customer_id, "address_id": target, "rule": rule}

@@ -23,6 +23,7 @@ from services.company.fields import (
     SITE_FIELD_OF_ADDRESS,
     Seen,
     address_values_of_site,
+    expected_in_revio,
     find_site,
     site_name,
     site_values,
@@ -33,7 +34,7 @@ from services.company.fields import (
 )
 from services.company.naming import company_description
 from services.company.state import LinkState
-from services.company.writes import writes_in_flight
+from services.company.writes import still_refused, writes_in_flight
 
 Changes = dict[str, dict[str, Any]]  # field -> {value, was, rule}
 
@@ -90,6 +91,7 @@ def _update_customer(
         **ctx.envelope(),
         customer_id=link.customer_id,
         **{field: change["value"] for field, change in to_revio.items()},
+        expected=expected_in_revio(to_revio),
     )
     revert = {
         "customer": {f: c["was"] for f, c in to_revio.items() if f == "name"},
@@ -146,6 +148,8 @@ def _company_fields(ctx: DecisionContext, link: LinkState, inbound: bool) -> Dec
         if outcome.action == "push_rmm":
             to_rmm[field] = {"value": revio_now, "was": rmm_now, "rule": outcome.rule}
             base_rmm[field] = {"revio": revio_now, "rmm": revio_now}
+        elif outcome.action == "push_revio" and still_refused(link, "company", {field: revio_now}):
+            continue  # Rev.io changed it meanwhile: its change, once observed, wins
         elif outcome.action == "push_revio":
             was = revio_now if readable else None
             to_revio[field] = {"value": rmm_now, "was": was, "rule": outcome.rule}
@@ -218,10 +222,13 @@ def _update_address(
     key = f"site:{address.id}"
     new = address_values_of_site(values)
     old = address_values_of_site(site_values_of_address(address))
-    command = UpdateRevioCustomer(
-        **ctx.envelope(), customer_id=link.customer_id, address=address.model_copy(update=new)
-    )
     changes = {f: {"value": v, "was": old[f], "rule": rule} for f, v in new.items() if v != old[f]}
+    command = UpdateRevioCustomer(
+        **ctx.envelope(),
+        customer_id=link.customer_id,
+        address=address.model_copy(update=new),
+        expected=expected_in_revio(changes),
+    )
     event = ctx.event(
         E.REVIO_UPDATE_REQUESTED,
         rule=rule,
@@ -263,6 +270,8 @@ def _sync_site(
     if outcome.action == "push_rmm":
         return decision + _update_site(ctx, link, address, site, outcome.rule or "")
     if outcome.action == "push_revio":
+        if still_refused(link, address.id, address_values_of_site(revio_seen.value)):
+            return decision  # Rev.io changed it meanwhile: its change, once observed, wins
         return decision + _update_address(ctx, link, address, rmm_seen.value, outcome.rule or "")
     if outcome.action == "baseline":
         agreed = {key: {"revio": revio_seen.value, "rmm": rmm_seen.value}}

@@ -3,7 +3,7 @@ a created RMM company or Rev.io customer completes its pending link (then its si
 created), a created site is mapped, an update that landed is timed (later observations are
 told from earlier ones) and a refused one is undone."""
 
-from revsync.contracts.base import Result
+from revsync.contracts.base import Result, ResultStatus
 from revsync.decision import Decision, DecisionContext
 from revsync.tenancy import SyncSettings
 
@@ -13,6 +13,7 @@ from services.company.links import (
     command_failed,
     created_company,
     created_customer,
+    inbound_update_conflicted,
     rewrite_after_older_write,
     rmm_company_creation_failed,
 )
@@ -91,8 +92,9 @@ async def revio_customer_created(
 async def update_done(
     tx: CompanyTx, ctx: DecisionContext, customer_id: str, stream: str, verb: str, result: Result
 ) -> None:
-    """An update landed (its time tells later observations from earlier ones) or failed
-    (what revsync assumed it changed is undone)."""
+    """An update landed (its time tells later observations from earlier ones), or failed
+    (what revsync assumed it changed is undone), or Rev.io refused it because a person
+    changed it meanwhile (Rev.io wins: undone and not retried, `inbound_update_conflicted`)."""
     link = await tx.link(customer_id)
     command_id = str(result.command_id)
     if command_id not in link.pending:
@@ -104,6 +106,9 @@ async def update_done(
         await tx.record_link(link, Decision((done, *again.events), again.commands))
         return
     request = await tx.request_of(stream, result.command_id)
+    if result.status is ResultStatus.CONFLICT and verb == "revio.customer.update":
+        await tx.record_link(link, inbound_update_conflicted(ctx, link, result, request))
+        return
     await tx.record_link(link, command_failed(ctx, result, verb, request))
 
 

@@ -65,6 +65,9 @@ class LinkState(State):
     baseline: dict[str, Baseline] = {}
     writes: int = 0  # revsync's writes so far (orders the ones in flight)
     sites: dict[str, str] = {}  # Rev.io address id -> RMM site id
+    # target ("company" or an address id) -> {field: value} Rev.io refused a write for no
+    # longer holding, until Rev.io is observed again (see `writes.still_refused`)
+    revio_stale: dict[str, dict[str, Any]] = {}
 
     @property
     def open(self) -> bool:
@@ -105,6 +108,7 @@ def evolve_link(link: LinkState, type_: str, data: dict[str, Any]) -> LinkState:
             customer_deleted=data["kind"] == "deleted",
             observed_at=observed_at,
             pending=settled(link.pending, "revio", observed_at),
+            revio_stale={},
             **_observed(link, data),
         )
     if type_ == E.RMM_OBSERVED:
@@ -230,6 +234,10 @@ def evolve_link(link: LinkState, type_: str, data: dict[str, Any]) -> LinkState:
     if type_ == E.COMMAND_FAILED:
         reverted = revert(link, data.get("revert") or {})
         return reverted.with_(pending=_without(link.pending, command_id))
+    if type_ == E.INBOUND_CONFLICTED:
+        reverted = revert(link, data.get("revert") or {})
+        stale = {**link.revio_stale, **(data.get("stale") or {})}
+        return reverted.with_(pending=_without(link.pending, command_id), revio_stale=stale)
     return link
 
 

@@ -107,3 +107,11 @@ def writes_in_flight(link: "LinkState", side: str, target: str) -> dict[str, dic
     for _, entry in writes_to(link, side, target):
         found.update(entry["changes"])
     return found
+
+
+def still_refused(link: "LinkState", target: str, revio: dict[str, Any]) -> bool:
+    """Rev.io refused a write to `target` for no longer holding values that the link still
+    shows for it (`revio`: field -> value as the link shows it), and Rev.io has not been
+    observed since: its newer values are on their way and win, so nothing is sent to it."""
+    stale = link.revio_stale.get(target) or {}
+    return bool(stale) and all(revio.get(field) == value for field, value in stale.items())

@@ -186,6 +186,10 @@ WORDS: dict[str, Callable[[Data], str]] = {
     ),
     "RmmSiteCreationRequested": lambda d: f"Asked RMM for a site for address {d.get('address_id')}",
     "CompanyCommandFailed": _failed("An RMM or Rev.io update"),
+    "InboundUpdateConflicted": lambda d: (
+        "Not written to Rev.io: " + ", ".join(d.get("fields") or []) + " changed there"
+        " meanwhile; Rev.io wins and its values go to RMM"
+    ),
     "SyncRunMatched": lambda d: (
         "Sync run matched: "
         + ", ".join(f"{k} {v}" for k, v in sorted((d.get("counts") or {}).items()))

@@ -390,6 +390,31 @@ async def test_inbound_sync_on_flows_back_and_revio_wins_conflicting_edits(start
         assert len(h.sent(UpdateRevioCustomer)) == 2  # the RMM edit did not flow back
 
 
+async def test_an_rmm_edit_refused_by_revio_as_stale_is_not_retried_and_revio_wins(start, tenant):
+    async with start(rmm_to_revio_sync=True) as h:
+        company = await linked_pair(h, ACME, "rmm-32")
+        await h.publish(
+            company_changed(tenant, company.model_copy(update={"name": "Acme RMM Edit"}))
+        )
+        (inbound,) = await h.wait_for(UpdateRevioCustomer)
+        assert (inbound.name, inbound.expected) == ("Acme RMM Edit", {"name": "Acme, Inc."})
+        # a person renamed the customer in Rev.io meanwhile: its connector refuses the write
+        await h.answer(inbound, status=ResultStatus.CONFLICT)
+        await h.settle()
+        refused = [d for t, d in await h.events(E.link_stream("1001")) if t == E.INBOUND_CONFLICTED]
+        assert [(d["rule"], d["fields"], d["status"]) for d in refused] == [
+            ("revio_wins", ["name"], "conflict")
+        ]
+        assert len(h.sent(UpdateRevioCustomer)) == 1  # not retried
+
+        # the person's edit is then reported: both sides changed, Rev.io wins in RMM
+        await h.publish(customer_changed(tenant, ACME.model_copy(update={"name": "Acme Revio"})))
+        (to_rmm,) = await h.wait_for(UpdateRmmCompany)
+        assert (to_rmm.company_id, to_rmm.name) == ("rmm-32", "Acme Revio")
+        await h.settle()
+        assert len(h.sent(UpdateRevioCustomer)) == 1
+
+
 async def test_an_unmatched_rmm_company_becomes_a_revio_customer_with_inbound_sync_on(
     start, tenant
 ):

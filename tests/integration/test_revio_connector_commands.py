@@ -165,6 +165,37 @@ async def test_customer_asset_ticket_and_journal_commands_each_land_once(
     assert len(journals) == 1 and journals[0]["message"].startswith("Cleared in RMM")
 
 
+async def test_a_customer_update_expecting_values_a_person_changed_since_writes_nothing(
+    connector: Any, sandbox: Sandbox, js: JetStreamContext, pool: asyncpg.Pool, revio_tenant: str
+):
+    created = await run(js, pool, CreateRevioCustomer(
+        tenant_id=revio_tenant, rmm_company_id="co-8", name="Contoso", bill_profile_id="1",
+        customer_class="business",
+    ))  # fmt: skip
+    customer_id = created.external_ids["customer_id"]
+    store = sandbox.store()
+    record = store.customers.rows[int(customer_id)]
+    await sandbox.rename(int(customer_id), "Contoso Revio Edit")  # a person, meanwhile
+    path = f"/v1/Customers/{customer_id}"
+    patches = len(sandbox.statuses("PATCH", path))
+
+    stale = UpdateRevioCustomer(tenant_id=revio_tenant, customer_id=customer_id,
+                                name="Contoso RMM Edit", expected={"name": "Contoso"})  # fmt: skip
+    refused = await run(js, pool, stale)
+    assert refused.status is ResultStatus.CONFLICT
+    assert "name is 'Contoso Revio Edit' in Rev.io, expected 'Contoso'" in (refused.reason or "")
+    assert store.addresses.rows[record["service_address_id"]]["company_name"] == (
+        "Contoso Revio Edit"
+    )
+    assert len(sandbox.statuses("PATCH", path)) == patches  # nothing written
+
+    current = stale.model_copy(
+        update={"message_id": uuid4(), "expected": {"name": "Contoso Revio Edit"}}
+    )
+    assert (await run(js, pool, current)).ok
+    assert store.addresses.rows[record["service_address_id"]]["company_name"] == "Contoso RMM Edit"
+
+
 async def test_vendor_refusals_are_classified_with_the_vendors_words(
     connector: Any, sandbox: Sandbox, js: JetStreamContext, pool: asyncpg.Pool, revio_tenant: str
 ):

@@ -31,8 +31,12 @@ from services.company.decide import (
     should_create_revio_customer,
     should_create_rmm_company,
 )
-from services.company.fields import sync_field
-from services.company.links import rewrite_after_older_write, rmm_company_creation_failed
+from services.company.fields import expected_in_revio, sync_field
+from services.company.links import (
+    inbound_update_conflicted,
+    rewrite_after_older_write,
+    rmm_company_creation_failed,
+)
 from services.company.matching import Candidate, Match, Party, match_company
 from services.company.naming import company_description, normalize_name, revio_id_in
 from services.company.reconcile import reconcile
@@ -657,3 +661,89 @@ def test_an_older_update_applied_after_a_newer_one_is_followed_by_the_newer_valu
     (command,) = again.commands
     assert isinstance(command, UpdateRmmCompany) and command.name == "Acme Three"
     assert again.events[0].data["changes"]["name"]["rule"] == "older_write_landed_last"
+
+
+# --- RMM -> Rev.io writes carry what Rev.io held (optimistic concurrency) ---------------------
+
+
+def observe_revio(link: LinkState, cust: RevioCustomer, at: datetime) -> LinkState:
+    data = {
+        "kind": "changed",
+        "customer": cust.model_dump(mode="json"),
+        "observed_at": at.isoformat(),
+    }
+    return evolve_link(link, E.CUSTOMER_OBSERVED, data)
+
+
+def conflict_result(command_id: str) -> Result:
+    cause = UpdateRevioCustomer(tenant_id="t1", customer_id="1001", name="x")
+    result = Result.of(cause, ResultStatus.CONFLICT, reason="name is 'Acme Revio Edit'")
+    return result.model_copy(update={"command_id": command_id})
+
+
+def renamed_in_rmm() -> tuple[LinkState, UpdateRevioCustomer, dict]:
+    """A pair in sync, then renamed in RMM with inbound sync on: the write to Rev.io is in
+    flight (the RMM edit was observed before a person's Rev.io edit)."""
+    link = in_sync_pair(INBOUND)
+    link = observe_rmm(link, link.rmm.model_copy(update={"name": "Acme RMM Edit"}), T1)
+    decision = reconcile(ctx(), link, INBOUND)
+    (command,) = decision.commands
+    assert isinstance(command, UpdateRevioCustomer)
+    return apply(link, decision.events), command, decision.events[0].data
+
+
+def test_a_write_to_revio_carries_the_revio_values_it_believes_it_replaces():
+    _, command, _ = renamed_in_rmm()
+    assert command.name == "Acme RMM Edit"
+    assert command.expected == {"name": "Acme, Inc."}  # not the description: unreadable
+
+
+def test_expected_in_revio_leaves_out_the_description():
+    changes = {"name": {"value": "B", "was": "A"}, "description": {"value": "d", "was": None}}
+    assert expected_in_revio(changes) == {"name": "A"}
+
+
+def test_a_refused_stale_write_to_revio_is_undone_not_retried_and_revio_wins():
+    link, _, requested = renamed_in_rmm()
+    decision = inbound_update_conflicted(
+        ctx(), link, conflict_result(requested["command_id"]), requested
+    )
+    assert decision.event_types == [E.INBOUND_CONFLICTED] and not decision.commands
+    data = decision.events[0].data
+    assert (data["rule"], data["fields"], data["status"]) == ("revio_wins", ["name"], "conflict")
+    assert data["revio_changed_meanwhile"] is True
+    link = apply(link, decision.events)
+    assert link.customer.name == "Acme, Inc." and not link.pending
+    assert link.revio_stale == {"company": {"name": "Acme, Inc."}}
+    assert reconcile(ctx(), link, INBOUND).empty  # the RMM value is not sent again
+    again = observe_rmm(link, link.rmm, T1 + timedelta(seconds=1))
+    assert reconcile(ctx(), again, INBOUND).empty  # not even when RMM is observed again
+    # the person's Rev.io edit is then observed: both sides changed, Rev.io wins in RMM
+    edited = link.customer.model_copy(update={"name": "Acme Revio Edit"})
+    after = reconcile(ctx(), observe_revio(link, edited, T1 + timedelta(seconds=5)), INBOUND)
+    assert after.event_types == [E.CONFLICT_RESOLVED, E.RMM_UPDATE_REQUESTED]
+    (push,) = after.commands
+    assert isinstance(push, UpdateRmmCompany) and push.name == "Acme Revio Edit"
+
+
+def test_a_refused_write_keeps_what_a_later_write_of_the_same_field_assumes():
+    """The person's Rev.io edit was observed before the refusal: Rev.io already won (pushed
+    to RMM, written again to Rev.io); the refusal must not bring back the old name."""
+    link, _, requested = renamed_in_rmm()
+    edited = link.customer.model_copy(update={"name": "Acme Revio Edit"})
+    link = observe_revio(link, edited, T1 + timedelta(seconds=5))
+    won = reconcile(ctx(), link, INBOUND)
+    assert E.CONFLICT_RESOLVED in won.event_types
+    link = apply(link, won.events)
+    (rewrite,) = [c for c in won.commands if isinstance(c, UpdateRevioCustomer)]
+    assert rewrite.name == "Acme Revio Edit" and rewrite.expected == {"name": "Acme RMM Edit"}
+    refused = inbound_update_conflicted(
+        ctx(), link, conflict_result(requested["command_id"]), requested
+    )
+    assert refused.events[0].data["stale"] == {} and refused.events[0].data["revert"] == {
+        "customer": {},
+        "baseline": {},
+    }
+    link = apply(link, refused.events)
+    assert link.customer.name == "Acme Revio Edit"
+    assert link.baseline["name"] == {"revio": "Acme Revio Edit", "rmm": "Acme Revio Edit"}

@@ -93,6 +93,7 @@ class ResultStatus(StrEnum):
     NOT_FOUND = "not_found"
     REJECTED = "rejected"
     UNAVAILABLE = "unavailable"
+    CONFLICT = "conflict"  # the target changed since the command was decided: nothing written
 
 
 class Result(Message):

@@ -107,12 +107,20 @@ class CreateRevioCustomer(RevioCommand):
 
 
 class UpdateRevioCustomer(RevioCommand):
+    """Set the customer's name, address (its `RevioAddress` fields) and description.
+
+    `expected` (optimistic concurrency): what the sender believes Rev.io holds now for the
+    fields it changes (`name`, and the address's `line_1` ... `country`). When Rev.io holds
+    something else (a person edited it meanwhile) nothing is written and the result is
+    `conflict`; a field already holding the new value is no conflict."""
+
     entity: ClassVar[str] = "customer"
     verb: ClassVar[str] = "update"
     customer_id: str
     name: str | None = None
     address: RevioAddress | None = None
     description: str | None = None
+    expected: dict[str, str | None] = {}
 
 
 class UpsertRevioAsset(RevioCommand):

@@ -14,6 +14,7 @@ class VendorErrorKind(StrEnum):
     UNAUTHORIZED = "unauthorized"  # 401/403: credentials or permissions
     UNAVAILABLE = "unavailable"  # 5xx, timeouts, connection errors after retries
     INVALID_RESPONSE = "invalid_response"  # malformed JSON or a shape we do not understand
+    CONFLICT = "conflict"  # the record no longer holds what the command expected (not written)
 
 
 _RESULT_STATUS = {
@@ -23,6 +24,7 @@ _RESULT_STATUS = {
     VendorErrorKind.UNAUTHORIZED: ResultStatus.REJECTED,
     VendorErrorKind.UNAVAILABLE: ResultStatus.UNAVAILABLE,
     VendorErrorKind.INVALID_RESPONSE: ResultStatus.UNAVAILABLE,
+    VendorErrorKind.CONFLICT: ResultStatus.CONFLICT,
 }
 
 

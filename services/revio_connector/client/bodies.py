@@ -5,6 +5,7 @@ from typing import Any
 from revsync.contracts.revio import RevioAddress
 from revsync.vendor import VendorError, VendorErrorKind
 
+from services.revio_connector import translate
 from services.revio_connector.client.http import VENDOR
 from services.revio_connector.translate import COUNTRIES
 
@@ -74,6 +75,50 @@ def role_patch(record: Record, name: str | None, address: RevioAddress | None) -
         if isinstance(record.get(role), dict):
             return replacements(record[role], wanted, f"/{role}")
     return [{"op": "add", "path": "/service_address", "value": wanted}]
+
+
+def _written_role(record: Record) -> Record | None:
+    """The address role `role_patch` writes to: the service address, else billing's."""
+    return next(
+        (
+            record[r]
+            for r in ("service_address", "billing_address")
+            if isinstance(record.get(r), dict)
+        ),
+        None,
+    )
+
+
+def held_values(record: Record) -> dict[str, str | None]:
+    """What a customer record holds for the fields `UpdateRevioCustomer.expected` names:
+    `name` and the `RevioAddress` fields of the address `role_patch` writes to, read as the
+    watchers read them (`translate`), so they compare with what the sender observed."""
+    values: dict[str, str | None] = {"name": translate.customer_name(record)}
+    role = _written_role(record)
+    if role is not None:
+        address = translate.address({**role, "address_id": 0}).model_dump()  # id: unused
+        values |= {f: v for f, v in address.items() if f not in ("id", "company_name")}
+    return values
+
+
+def stale_fields(
+    expected: dict[str, str | None], held: dict[str, str | None], wanted: dict[str, str | None]
+) -> list[tuple[str, str | None, str | None]]:
+    """(field, expected, held) of each field whose value changed since the sender read it:
+    it holds neither what the sender expected nor what it wants written (pure)."""
+    return [
+        (field, value, held.get(field))
+        for field, value in sorted(expected.items())
+        if held.get(field) not in (value, wanted.get(field, value))
+    ]
+
+
+def conflict(customer_id: str, stale: list[tuple[str, str | None, str | None]]) -> VendorError:
+    fields = "; ".join(
+        f"{field} is {held!r} in Rev.io, expected {value!r}" for field, value, held in stale
+    )
+    message = f"customer {customer_id} changed since revsync read it ({fields}); nothing written"
+    return VendorError(VendorErrorKind.CONFLICT, VENDOR, "Customers/{id}", message)
 
 
 def priority(value: str | None) -> str | None:

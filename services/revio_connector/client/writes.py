@@ -51,6 +51,14 @@ class RevioWrites:
     async def update_customer(self, command: UpdateRevioCustomer) -> None:
         path = f"Customers/{numeric(command.customer_id, 'customer')}"
         record = await self.http.get(path, "Customers/{id}")
+        if command.expected:  # optimistic concurrency: refuse to overwrite a newer edit
+            wanted = command.address.model_dump() if command.address else {}
+            if command.name is not None:
+                wanted["name"] = command.name
+            held = bodies.held_values(record)
+            stale = bodies.stale_fields(command.expected, held, wanted)
+            if stale:
+                raise bodies.conflict(command.customer_id, stale)
         operations = bodies.role_patch(record, command.name, command.address)
         if command.description is not None:
             fields = bodies.with_field(
