@@ -298,15 +298,7 @@ async def linked_endpoints(tenant: E2ETenant, wanted: int, within_s: float) -> l
     `wanted` exist (or the links stop growing for 10 s); returns what there is."""
     deadline, last, stable_since = time.monotonic() + within_s, -1, time.monotonic()
     while True:
-        mappings = await tenant.console("GET", "/api/mappings", params={"state": "linked"})
-        items = mappings["items"] if isinstance(mappings, dict) else mappings
-        linked = {str(m["rmm_company_id"]) for m in items}
-        found = [
-            endpoint
-            for category in ("platform", "network")
-            for endpoint in await tenant.endpoints(category)
-            if str(endpoint["companyID"]) in linked
-        ]
+        found = [e for e, _ in await tenant.linked_endpoints(("platform", "network"))]
         if len(found) != last:
             last, stable_since = len(found), time.monotonic()
         now = time.monotonic()

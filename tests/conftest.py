@@ -7,6 +7,7 @@ afterwards), so runs against a shared server never see each other's rows.
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -30,21 +31,30 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServers]:
     running.stop()
 
 
-@pytest.fixture(scope="session")
-async def database_url(servers: DevServers) -> AsyncIterator[str]:
-    name = f"revsync_test_{secrets.token_hex(4)}"
+@asynccontextmanager
+async def fresh_database(servers: DevServers, prefix: str = "revsync_test") -> AsyncIterator[str]:
+    """A new database with every migration applied, dropped at the end."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
     url = await ensure_database(servers.database_url, name)
     conn = await asyncpg.connect(url)
     try:
         await apply_migrations(conn)
     finally:
         await conn.close()
-    yield url
-    admin = await asyncpg.connect(servers.database_url)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        yield url
     finally:
-        await admin.close()
+        admin = await asyncpg.connect(servers.database_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def database_url(servers: DevServers) -> AsyncIterator[str]:
+    async with fresh_database(servers) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

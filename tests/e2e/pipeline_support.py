@@ -41,7 +41,7 @@ async def sync_until_linked(tenant: E2ETenant) -> None:
         assert progress["phase"] not in ("failed", "cancelled"), progress
         if progress["phase"] not in ("deciding", "done"):
             return False
-        return bool(await all_linked_endpoints(tenant))
+        return bool(await tenant.linked_endpoints())
 
     await eventually(linked, within_s=120, every_s=0.5)
 
@@ -64,26 +64,13 @@ async def linked_endpoints(
 ) -> list[tuple[dict[str, Any], str]]:
     """`count` (None: all) platform endpoints of companies linked to a Rev.io customer, each
     with that customer's id."""
-    found = await all_linked_endpoints(tenant)
+    found = await tenant.linked_endpoints()
     assert found and len(found) >= (count or 1), f"{len(found)} endpoints, {count} wanted"
     return found[:count]
 
 
-async def all_linked_endpoints(tenant: E2ETenant) -> list[tuple[dict[str, Any], str]]:
-    mappings = await tenant.console("GET", "/api/mappings", params={"state": "linked"})
-    items = mappings["items"] if isinstance(mappings, dict) else mappings
-    linked = {str(m["rmm_company_id"]): str(m["revio_customer_id"]) for m in items}
-    return [
-        (endpoint, linked[str(endpoint["companyID"])])
-        for endpoint in await tenant.endpoints("platform")
-        if str(endpoint["companyID"]) in linked
-    ]
-
-
 async def unlinked_company(tenant: E2ETenant) -> dict[str, Any] | None:
-    mappings = await tenant.console("GET", "/api/mappings", params={"state": "linked"})
-    items = mappings["items"] if isinstance(mappings, dict) else mappings
-    linked = {str(m["rmm_company_id"]) for m in items}
+    linked = await tenant.links()
     return next((c for c in await tenant.rmm_companies() if str(c["id"]) not in linked), None)
 
 

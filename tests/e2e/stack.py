@@ -374,6 +374,24 @@ class E2ETenant:
         result: dict[str, Any] = await eventually(done, within_s=within_s, every_s=0.5)
         return result
 
+    async def links(self) -> dict[str, str]:
+        """RMM company id -> Rev.io customer id of every linked pair, from the console."""
+        answer = await self.console("GET", "/api/mappings", params={"state": "linked"})
+        items = answer["items"] if isinstance(answer, dict) else answer
+        return {str(m["rmm_company_id"]): str(m["revio_customer_id"]) for m in items}
+
+    async def linked_endpoints(
+        self, categories: tuple[str, ...] = ("platform",)
+    ) -> list[tuple[dict[str, Any], str]]:
+        """Endpoints of companies linked to a Rev.io customer, each with the customer's id."""
+        links = await self.links()
+        return [
+            (endpoint, links[str(endpoint["companyID"])])
+            for category in categories
+            for endpoint in await self.endpoints(category)
+            if str(endpoint["companyID"]) in links
+        ]
+
     async def audit(self, event_type: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
         params: dict[str, Any] = {"limit": limit}
         if event_type:

@@ -9,19 +9,10 @@ from tests.e2e.stack import E2EStack, E2ETenant, eventually
 SEED = 21  # both tenants' sandbox accounts come from this one world: the same vendor ids
 
 
-async def linked(tenant: E2ETenant) -> dict[str, str]:
-    """RMM company id -> Rev.io customer id of the tenant's links."""
-    answer = await tenant.console("GET", "/api/mappings", params={"state": "linked"})
-    items = answer["items"] if isinstance(answer, dict) else answer
-    return {str(m["rmm_company_id"]): str(m["revio_customer_id"]) for m in items}
-
-
 async def first_linked_endpoint(tenant: E2ETenant) -> tuple[dict[str, Any], str]:
-    links = await linked(tenant)
-    for endpoint in await tenant.endpoints("platform"):
-        if str(endpoint["companyID"]) in links:
-            return endpoint, links[str(endpoint["companyID"])]
-    raise AssertionError("no platform endpoint of a linked company")
+    found = await tenant.linked_endpoints()
+    assert found, "no platform endpoint of a linked company"
+    return found[0]
 
 
 async def tickets_with(tenant: E2ETenant, customer_id: str, marker: str) -> list[dict[str, Any]]:
@@ -37,7 +28,7 @@ async def test_two_tenants_with_the_same_vendor_ids_stay_apart(stack: E2EStack):
     # accounts) are linked alike, the companies revsync created have ids of their own
 
     async def linked_alike() -> tuple[dict[str, str], dict[str, str]] | None:
-        links_a, links_b = await linked(a), await linked(b)
+        links_a, links_b = await a.links(), await b.links()
         same = sorted(links_a.values()) == sorted(links_b.values())
         return (links_a, links_b) if same else None
 

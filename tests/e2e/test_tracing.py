@@ -15,10 +15,9 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from revsync.db import ensure_database
 from revsync.devservers import DevServers, start_nats
-from revsync.eventlog.migrate import apply_migrations
 
+from tests.conftest import fresh_database
 from tests.e2e.stack import E2EStack, eventually
 from tests.e2e.trace_support import (
     OtlpReceiver,
@@ -42,19 +41,8 @@ def receiver() -> Iterator[OtlpReceiver]:
 
 @pytest.fixture(scope="module")
 async def traced_database(servers: DevServers) -> AsyncIterator[str]:
-    name = f"revsync_trace_{secrets.token_hex(4)}"
-    url = await ensure_database(servers.database_url, name)
-    conn = await asyncpg.connect(url)
-    try:
-        await apply_migrations(conn)
-    finally:
-        await conn.close()
-    yield url
-    admin = await asyncpg.connect(servers.database_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with fresh_database(servers, "revsync_trace") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

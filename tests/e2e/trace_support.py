@@ -153,14 +153,7 @@ def http_method(span: Span) -> str:
 
 async def linked_endpoints(tenant: E2ETenant) -> list[tuple[dict[str, Any], str]]:
     """Platform endpoints of companies linked to a Rev.io customer, each with the customer."""
-    mappings = await tenant.console("GET", "/api/mappings", params={"state": "linked"})
-    items = mappings["items"] if isinstance(mappings, dict) else mappings
-    linked = {str(m["rmm_company_id"]): str(m["revio_customer_id"]) for m in items}
-    return [
-        (endpoint, linked[str(endpoint["companyID"])])
-        for endpoint in await tenant.endpoints("platform")
-        if str(endpoint["companyID"]) in linked
-    ]
+    return await tenant.linked_endpoints()
 
 
 async def tickets_with(tenant: E2ETenant, customer_id: str, marker: str) -> list[dict[str, Any]]:
