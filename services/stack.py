@@ -87,8 +87,11 @@ def initial_sync(env: dict[str, str]) -> None:
     print("Initial sync of the demo tenant (leave it running; Ctrl-C stops the stack):")
     subprocess.run(
         [str(Path(sys.executable).parent / "revsync"), "sync", "--kind", "initial"],
-        env={**env, "REVSYNC_URL": f"http://127.0.0.1:{CONSOLE_PORT}",
-             "REVSYNC_TENANT": DEMO_TENANT_ID},
+        env={
+            **env,
+            "REVSYNC_URL": f"http://127.0.0.1:{CONSOLE_PORT}",
+            "REVSYNC_TENANT": DEMO_TENANT_ID,
+        },
         check=False,
     )
 
