@@ -78,15 +78,13 @@ async def serve_sandbox() -> AsyncIterator[Sandbox]:
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
     task = asyncio.create_task(server.serve())
-    try:
-        for _ in range(500):
-            if server.started:
-                break
-            await asyncio.sleep(0.02)
-        yield Sandbox(app, f"http://127.0.0.1:{port}")
-    finally:
-        server.should_exit = True
-        await task
+    for _ in range(500):
+        if server.started:
+            break
+        await asyncio.sleep(0.02)
+    yield Sandbox(app, f"http://127.0.0.1:{port}")
+    server.should_exit = True
+    await task
 
 
 @dataclass
@@ -188,9 +186,7 @@ async def changes(js: JetStreamContext, tenant_id: str, wait_s: float = 0.5) -> 
     return found
 
 
-# one sandbox per module that imports this fixture (each import is a fixture of its own: at
-# session scope, every module's sandbox would serve on until the end of the session)
-rmm_sandbox_fixture = pytest.fixture(scope="module", name="rmm_sandbox")(serve_sandbox)
+rmm_sandbox_fixture = pytest.fixture(scope="session", name="rmm_sandbox")(serve_sandbox)
 
 
 async def results(

@@ -90,17 +90,15 @@ async def running_sandbox(size: str = "tiny", seed: int = 7) -> AsyncIterator[Sa
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     task = asyncio.create_task(server.serve())
-    try:
-        await wait_for(lambda: server.started)
-        base = f"http://127.0.0.1:{port}"
-        async with (
-            httpx.AsyncClient(base_url=base, auth=AUTH) as person,
-            httpx.AsyncClient(base_url=base) as control,
-        ):
-            yield Sandbox(app, base, person, control)
-    finally:  # a failing test too: its server would otherwise serve on for the session
-        server.should_exit = True
-        await task
+    await wait_for(lambda: server.started)
+    base = f"http://127.0.0.1:{port}"
+    async with (
+        httpx.AsyncClient(base_url=base, auth=AUTH) as person,
+        httpx.AsyncClient(base_url=base) as control,
+    ):
+        yield Sandbox(app, base, person, control)
+    server.should_exit = True
+    await task
 
 
 async def save_tenant(

@@ -183,7 +183,7 @@ async def test_reader_never_skips_an_event_that_commits_after_a_later_position(
 async def test_catch_up_subscription_resumes_from_a_saved_checkpoint(
     pool: asyncpg.Pool, store: EventStore, tenant: str
 ):
-    await store.append(tenant, "log-test:1", events(30))
+    await store.append(tenant, "sync-run:1", events(30))
     first: list[RecordedEvent] = []
     subscription = CatchUpSubscription(store, tenant_id=tenant, batch_size=8)
     async for event in subscription:
@@ -193,7 +193,7 @@ async def test_catch_up_subscription_resumes_from_a_saved_checkpoint(
     async with pool.acquire() as conn:
         await save_checkpoint(conn, f"test-{tenant}", subscription.position)
 
-    await store.append(tenant, "log-test:1", events(15))  # written while "down"
+    await store.append(tenant, "sync-run:1", events(15))  # written while "down"
 
     async with pool.acquire() as conn:
         resumed_at = await load_checkpoint(conn, f"test-{tenant}")

@@ -57,7 +57,7 @@ async def test_relay_killed_mid_batch_and_restarted_publishes_every_row_exactly_
     sent: list[UUID] = []
     for chunk in range(ROWS // 500):
         async with UnitOfWork(pool, tenant, consumer="test") as uow:
-            await uow.append(f"relay-test:{chunk}", [NewEvent("Chunk", {"n": chunk})])
+            await uow.append(f"sync-run:{chunk}", [NewEvent("Chunk", {"n": chunk})])
             for i in range(500):
                 command = PingTicket(tenant_id=tenant, note=f"{chunk}-{i}")
                 uow.send(command)

@@ -8,23 +8,14 @@ from revsync.eventlog import START
 from revsync.eventlog.store import read_all_with
 from revsync.projection import Projection, apply_all, replay
 
-from bench.replay import TENANTS, write_log
+from bench.replay import write_log
 from services.console.projections import all_projections
 
 
 async def _rows(pool: asyncpg.Pool, projections: list[Projection]) -> dict[str, list[Any]]:
-    """The rows of the tenants `write_log` wrote. The session's other modules leave theirs in
-    the log too, some from streams whose commit order is not their version order (handlers
-    racing on one stream): folding those in log order, as `_replay_one_at_a_time` does, is
-    not what their services did, and `replay` rightly folds them in version order."""
     async with pool.acquire() as conn:
         return {
-            table: [
-                dict(row)
-                for row in await conn.fetch(
-                    f"SELECT * FROM {table} WHERE tenant_id = ANY($1) ORDER BY 1, 2", TENANTS
-                )
-            ]
+            table: [dict(row) for row in await conn.fetch(f"SELECT * FROM {table} ORDER BY 1, 2")]
             for projection in projections
             for table in projection.tables
         }

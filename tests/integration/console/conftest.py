@@ -1,6 +1,6 @@
-"""Fixtures of the console tests: the console app over both sandboxes (in process, for the
-console tests); for each module, the console's consumers and sync-run monitor and an outbox
-relay; for a test that asks, the real company service; each on a broker of its own."""
+"""Fixtures of the console tests: the console app over both sandboxes (in process); for the
+whole session, the console's consumers and sync-run monitor, an outbox relay and the real
+company service, each on a broker of its own."""
 
 import asyncio
 import secrets
@@ -34,7 +34,7 @@ from tests.integration.console.support import (
 QUIET_S = 1.0
 
 
-@pytest.fixture(scope="package", autouse=True)
+@pytest.fixture(scope="session", autouse=True)
 def cheap_password_hashing() -> Iterator[None]:
     """Tests create many users: hash their passwords with a cheap scrypt (the parameters
     travel in each hash, so verifying is unchanged)."""
@@ -51,7 +51,7 @@ def secret_key() -> str:
     return new_key()
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="session")
 def sandboxes() -> RoutingTransport:
     return sandbox_transport()
 

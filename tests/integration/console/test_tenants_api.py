@@ -4,7 +4,7 @@ after an export that holds its last event, and then every row of it goes, the ot
 tenants' untouched. And a user of one tenant reaches nothing of another through any route."""
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -244,14 +244,6 @@ async def a_row_in_every_tenant_table(pool: asyncpg.Pool, tenant: str) -> list[s
     return tables
 
 
-@pytest.fixture
-async def dummy_outbox_rows_removed(pool: asyncpg.Pool, tenant: str) -> AsyncIterator[None]:
-    """The dummy outbox rows of `a_row_in_every_tenant_table` name no stream: one left behind
-    would stop every outbox relay of the session at its batch."""
-    yield
-    await pool.execute("DELETE FROM outbox WHERE tenant_id = ANY($1)", [tenant, f"{tenant}o"])
-
-
 async def rows_of(pool: asyncpg.Pool, tenant: str) -> dict[str, str]:
     """Per table with tenant_id: a digest of the tenant's rows."""
     found = {}
@@ -266,11 +258,7 @@ async def rows_of(pool: asyncpg.Pool, tenant: str) -> dict[str, str]:
 
 
 async def test_delete_is_refused_until_an_export_holds_the_last_event_then_removes_every_row(
-    api: httpx.AsyncClient,
-    console: Console,
-    operator: Headers,
-    accounts: Accounts,
-    dummy_outbox_rows_removed: None,
+    api: httpx.AsyncClient, console: Console, operator: Headers, accounts: Accounts
 ):
     t, other = accounts.tenant, f"{accounts.tenant}o"
     assert (await api.post("/api/tenants", json=new_tenant(accounts), headers=operator)).is_success
