@@ -242,9 +242,13 @@ def decide_upsert_result(
 
 
 def landed_after_a_newer_write(asset: AssetState, command_id: str, result: Result) -> bool:
-    """An older upsert applied (its result's time) after the newest one: Rev.io holds it."""
+    """An older upsert was applied (its result's time) after the newest one, so Rev.io holds
+    the older one; whichever of the two results comes back first."""
+    if command_id == asset.latest_upsert:
+        older = asset.older_landed_at
+        return older is not None and older > result.occurred_at
     newest = asset.latest_landed_at
-    return command_id != asset.latest_upsert and newest is not None and result.occurred_at > newest
+    return newest is not None and result.occurred_at > newest
 
 
 def _event_type(asset: AssetState) -> str:

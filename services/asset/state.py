@@ -39,6 +39,7 @@ class AssetState(BaseModel):
     pushed: dict[str, Any] | None = None  # the asset as last sent to Rev.io
     latest_upsert: str | None = None  # the command that sent `pushed`
     latest_landed_at: datetime | None = None  # when it was applied (its result's time)
+    older_landed_at: datetime | None = None  # the last time an earlier upsert was applied
     pending: dict[str, dict[str, Any]] = {}  # command id -> what it was
 
     def with_(self, **changes: Any) -> "AssetState":
@@ -77,6 +78,7 @@ def _requested(asset: AssetState, data: dict[str, Any], retire: bool) -> AssetSt
     return asset.with_(
         latest_upsert=data["command_id"],
         latest_landed_at=None,
+        older_landed_at=None,  # what landed before this request landed before its write
         state="retired" if retire else "pending",
         rule=data["rule"],
         pushed=pushed,
@@ -122,13 +124,17 @@ def evolve(asset: AssetState, type_: str, data: dict[str, Any]) -> AssetState:
         pending = _without(asset.pending, command_id)
         in_flight = any(p["verb"] == E.UPSERT_VERB for p in pending.values())
         retired = (asset.pushed or {}).get("status") == "RETIRED"
+        at = _time(data["at"]) if data.get("at") else None
+        latest = command_id == asset.latest_upsert
+        older = asset.older_landed_at
+        if at is not None and not latest:
+            older = at if older is None else max(older, at)
         return asset.with_(
             revio_asset_id=data["revio_asset_id"],
             # the state follows the latest request, whatever order the results come back in
             state=asset.state if in_flight else ("retired" if retired else "synced"),
-            latest_landed_at=_time(data["at"])
-            if command_id == asset.latest_upsert and data.get("at")
-            else asset.latest_landed_at,
+            latest_landed_at=at if latest and at is not None else asset.latest_landed_at,
+            older_landed_at=older,
             pending=pending,
         )
     if type_ == E.UPSERT_FAILED:

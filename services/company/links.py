@@ -189,27 +189,31 @@ def inbound_update_conflicted(
 def rewrite_after_older_write(
     ctx: DecisionContext, link: LinkState, command_id: str, landed_at: datetime
 ) -> Decision:
-    """An update that landed (`landed_at`, its result's time) after a newer update of the
-    same fields had landed was applied last: that side now holds the older values, so send
-    the newer ones again."""
+    """Two updates of the same fields, and the older one was applied last (by their results'
+    times, `landed_at` being this one's): that side now holds the older values, so send the
+    newer ones again. Either result may come back first: this one is the older (a newer one
+    landed before it) or the newer (an older one landed after it)."""
     entry = link.pending.get(command_id)
     if entry is None or "side" not in entry:
         return NOTHING
     newer: dict[str, Any] = {}
+    was: dict[str, Any] = {}
     where: dict[str, Any]
-    for _, later in writes_to(link, entry["side"], entry["target"]):
-        if later["seq"] <= entry["seq"]:
+    for _, other in writes_to(link, entry["side"], entry["target"]):
+        other_at = as_time(other["landed_at"]) if other.get("landed_at") else None
+        if other_at is None or other["seq"] == entry["seq"]:
             continue
-        if later.get("landed_at") and as_time(later["landed_at"]) < landed_at:
-            newer.update(
-                {f: c["value"] for f, c in later["changes"].items() if f in entry["changes"]}
-            )
+        shared = [f for f in other["changes"] if f in entry["changes"]]
+        if other["seq"] > entry["seq"] and other_at < landed_at:  # this older one landed last
+            newer.update({f: other["changes"][f]["value"] for f in shared})
+            was.update({f: entry["changes"][f]["value"] for f in shared})
+        elif other["seq"] < entry["seq"] and other_at > landed_at:  # an older one landed last
+            newer.update({f: entry["changes"][f]["value"] for f in shared})
+            was.update({f: other["changes"][f]["value"] for f in shared})
     if not newer:
         return NOTHING
     rule = "older_write_landed_last"
-    changes = {
-        f: {"value": v, "was": entry["changes"][f]["value"], "rule": rule} for f, v in newer.items()
-    }
+    changes = {f: {"value": v, "was": was[f], "rule": rule} for f, v in newer.items()}
     side, target = entry["side"], entry["target"]
     if side == "rmm" and target == "company" and link.rmm_company_id:
         command: Command = UpdateRmmCompany(

@@ -54,6 +54,7 @@ class RevioCommands(Handlers):
     async def upsert_asset(self, command: UpsertRevioAsset) -> None:
         async def work(runtime: TenantRuntime, conn: Conn) -> dict[str, str]:
             api = runtime.api
+            await echo.one_writer(conn, command.tenant_id, "asset", command.identifier)
             type_id = await api.asset_type_id(command.asset_type_id)
             if type_id is None:
                 raise rejected("InventoryTypes", f"no inventory type {command.asset_type_id!r}")

@@ -40,6 +40,18 @@ async def writing(conn: asyncpg.Connection, tenant_id: str, entity: str) -> None
     )
 
 
+async def one_writer(conn: asyncpg.Connection, tenant_id: str, entity: str, key: str) -> None:
+    """Inside a handler's transaction: the only write to this one object (all replicas) until
+    the transaction ends. A write reads the object and patches what differs from its read;
+    two such writes at once would each patch against the state before the other, and the
+    object would end up holding half of each."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))",
+        f"{_NAMESPACE}:{entity}",
+        f"{tenant_id}:{key}",
+    )
+
+
 @asynccontextmanager
 async def exclusive(pool: asyncpg.Pool, tenant_id: str, entity: str) -> AsyncIterator[Any]:
     """A connection holding the lock exclusively; use it (only it) for the hash reads and

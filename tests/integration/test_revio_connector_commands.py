@@ -279,3 +279,29 @@ async def test_new_assets_cost_one_search_one_create_and_one_read_back_each(
         "POST /v1/InventoryItem": 3,
         "GET /v1/InventoryItem/{inventory_item_id}": 3,
     }, calls
+
+
+async def test_two_upserts_of_one_asset_at_once_leave_it_whole_as_one_of_them(
+    connector: Any, sandbox: Sandbox, js: JetStreamContext, pool: asyncpg.Pool, revio_tenant: str
+):
+    """Each upsert reads the asset and patches what differs from its read. Two at once (an
+    endpoint deleted while its reinstall is seen) must not each patch against the state
+    before the other: the asset would hold the retirement of one and the fields of the other."""
+    base = UpsertRevioAsset(
+        tenant_id=revio_tenant, customer_id="10001", identifier="ep-race",
+        asset_type_id="RMM Endpoint", fields={"Hostname": "old-pc"},
+    )  # fmt: skip
+    created = await run(js, pool, base)
+    base = base.model_copy(update={"asset_id": created.external_ids["asset_id"]})
+    # writes are slow to apply: both commands read the asset before either patch lands
+    await sandbox.faults({"path_prefix": "/v1/InventoryItem", "method": "PATCH", "latency_ms": 400})
+    retire = base.model_copy(update={"message_id": uuid4(), "status": "RETIRED"})
+    follow = base.model_copy(update={"message_id": uuid4(), "fields": {"Hostname": "new-pc"}})
+    await publish(js, retire)
+    await publish(js, follow)
+    for command in (retire, follow):
+        assert (await outcome(pool, revio_tenant, command.message_id)).ok
+    (item,) = [i for i in sandbox.store().inventory_items.rows.values()
+               if i["identifier"] == "ep-race"]  # fmt: skip
+    hostname = next(f["value"] for f in item["fields"] if f["label"] == "Hostname")
+    assert (item["status"], hostname) in {("RETIRED", "old-pc"), ("ACTIVE", "new-pc")}, item

@@ -331,3 +331,31 @@ def test_an_older_upsert_applied_after_a_newer_one_is_followed_by_the_newer_one_
     (again,) = older.commands
     assert again.fields["hostname"] == "pc9" and again.asset_id == "A-1"  # type: ignore[attr-defined]
     assert older.events[1].data["rule"] == "older_write_landed_last"
+
+
+def test_the_newest_upserts_result_after_an_older_one_that_landed_last_sends_the_newest_again():
+    asset = observed(endpoint())
+    first = decide_asset(ctx(), asset, ON, "1001")
+    asset = apply(asset, first)
+    asset = apply(
+        asset, observe_endpoint(ctx(), asset, change(endpoint(hostname="pc9"), minutes=1))
+    )
+    second = decide_asset(ctx(), asset, ON, "1001")
+    asset = apply(asset, second)
+    applied_last = answer(first.commands[0], asset_id="A-1")
+    older = decide_upsert_result(ctx(), asset, applied_last, ON)
+    assert E.UPSERT_REQUESTED not in older.event_types  # nothing newer has landed yet
+    asset = apply(asset, older)
+    landed_first = answer(second.commands[0], asset_id="A-1").model_copy(
+        update={"occurred_at": applied_last.occurred_at - timedelta(seconds=1)}
+    )
+    newest = decide_upsert_result(ctx(), asset, landed_first, ON)
+    assert newest.event_types[:2] == [E.RECORDED, E.UPSERT_REQUESTED]
+    (again,) = newest.commands
+    assert again.fields["hostname"] == "pc9"  # type: ignore[attr-defined]
+    assert newest.events[1].data["rule"] == "older_write_landed_last"
+    landed_after = landed_first.model_copy(
+        update={"occurred_at": applied_last.occurred_at + timedelta(seconds=1)}
+    )
+    in_order = decide_upsert_result(ctx(), asset, landed_after, ON)
+    assert E.UPSERT_REQUESTED not in in_order.event_types

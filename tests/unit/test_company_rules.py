@@ -663,6 +663,22 @@ def test_an_older_update_applied_after_a_newer_one_is_followed_by_the_newer_valu
     assert again.events[0].data["changes"]["name"]["rule"] == "older_write_landed_last"
 
 
+def test_the_newer_updates_result_coming_back_after_an_older_one_that_landed_last_redoes_it():
+    link, first = renamed_in_revio(SyncSettings())
+    link = link.with_(customer=link.customer.model_copy(update={"name": "Acme Three"}))
+    second = reconcile(ctx(), link, SyncSettings())
+    link = apply(link, second.events)
+    newer = second.events[0].data["command_id"]
+    older_landed = {"command_id": first, "verb": "rmm.company.update", "at": T1.isoformat()}
+    link = evolve_link(link, E.COMMAND_SUCCEEDED, older_landed)
+    assert rewrite_after_older_write(ctx(), link, first, T1).empty  # nothing newer landed yet
+    assert rewrite_after_older_write(ctx(), link, newer, T1 + timedelta(seconds=1)).empty
+    again = rewrite_after_older_write(ctx(), link, newer, T1 - timedelta(seconds=1))
+    (command,) = again.commands
+    assert isinstance(command, UpdateRmmCompany) and command.name == "Acme Three"
+    assert again.events[0].data["changes"]["name"]["was"] != "Acme Three"
+
+
 # --- RMM -> Rev.io writes carry what Rev.io held (optimistic concurrency) ---------------------
 
 

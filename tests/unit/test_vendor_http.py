@@ -20,8 +20,9 @@ def vendor_answering(*responses: httpx.Response | Exception) -> tuple[VendorHttp
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(handle), base_url="http://v")
     tenant = f"unit{id(queue)}"
-    return VendorHttp("testvendor", tenant, client, None, lambda _: None, attempts=4,
-                      retry_budget_s=5), seen
+    return VendorHttp(
+        "testvendor", tenant, client, None, lambda _: None, attempts=4, retry_budget_s=5
+    ), seen
 
 
 @pytest.fixture(autouse=True)
@@ -35,21 +36,31 @@ def no_real_waiting():
 
 async def test_transient_failures_are_retried_then_succeed():
     http, seen = vendor_answering(
-        httpx.Response(502), httpx.ConnectError("refused"),
-        httpx.Response(429, headers={"Retry-After": "0"}), httpx.Response(200, json={"ok": 1}),
+        httpx.Response(502),
+        httpx.ConnectError("refused"),
+        httpx.Response(429, headers={"Retry-After": "0"}),
+        httpx.Response(200, json={"ok": 1}),
     )
     response = await http.request("GET", "/x", "things")
     assert response.status_code == 200 and len(seen) == 4
     counted = calls_made(tenant=http.tenant_id)
-    assert counted == {"testvendor things 502": 1, "testvendor things ConnectError": 1,
-                       "testvendor things 429": 1, "testvendor things 200": 1}
+    assert counted == {
+        "testvendor things 502": 1,
+        "testvendor things ConnectError": 1,
+        "testvendor things 429": 1,
+        "testvendor things 200": 1,
+    }
 
 
 @pytest.mark.parametrize(
     ("status", "kind"),
-    [(400, VendorErrorKind.REJECTED), (404, VendorErrorKind.NOT_FOUND),
-     (401, VendorErrorKind.UNAUTHORIZED), (403, VendorErrorKind.UNAUTHORIZED),
-     (422, VendorErrorKind.REJECTED)],
+    [
+        (400, VendorErrorKind.REJECTED),
+        (404, VendorErrorKind.NOT_FOUND),
+        (401, VendorErrorKind.UNAUTHORIZED),
+        (403, VendorErrorKind.UNAUTHORIZED),
+        (422, VendorErrorKind.REJECTED),
+    ],
 )
 async def test_client_errors_are_never_retried_and_keep_the_vendor_message(status, kind):
     http, seen = vendor_answering(httpx.Response(status, json={"ok": False, "message": "bad id"}))
