@@ -2,7 +2,11 @@
 
 Several relays may run at once: each claims a batch with `FOR UPDATE SKIP LOCKED`, publishes
 every row with `Nats-Msg-Id` = the row's id (so a republish after a crash is dropped by
-JetStream's duplicate window), then deletes the batch in the same transaction. A row keeps
+JetStream's duplicate window), then deletes what it published in the same transaction. A row
+that could not be published (NATS down, its subject in no stream, refused by JetStream)
+stays, with its error and a time to try again (`retry_at`, a pause that grows to
+`MAX_RETRY_PAUSE_S`), and the rest of the batch goes on: one bad row stalls no other row
+and no other tenant, and is never dropped. A row keeps
 the trace context of the decision that wrote it (its `traceparent` header): the relay
 publishes each row under a PRODUCER span that is a child of that context, so the command and
 what it causes stay in the decision's trace. It wakes on
@@ -21,6 +25,13 @@ from revsync.unit_of_work import OUTBOX_CHANNEL
 
 log = get_logger(__name__)
 SAFETY_WAKE_S = 5.0
+MAX_RETRY_PAUSE_S = 10.0
+
+
+def retry_pause_s(attempts: int) -> float:
+    """How long a row waits after its `attempts`-th failed publish: 1, 2, 4, 8, then 10 s
+    (short enough that rows held by a NATS outage flow again soon after it ends)."""
+    return min(MAX_RETRY_PAUSE_S, 0.5 * 2.0 ** min(attempts, 10))
 
 
 class OutboxRelay:
@@ -33,23 +44,56 @@ class OutboxRelay:
         self._wake.set()
 
     async def publish_batch(self) -> int:
-        """Publish and remove up to one batch; return how many rows it published."""
+        """Publish up to one batch of rows that are due; remove those published and set the
+        others to wait. Returns how many rows it claimed."""
         async with self.pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                "SELECT seq, id, subject, payload, headers FROM outbox"
+                "SELECT seq, id, tenant_id, subject, payload, headers, attempts FROM outbox"
+                " WHERE retry_at IS NULL OR retry_at <= now()"
                 " ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED",
                 self.batch_size,
             )
             if not rows:
                 return 0
-            await asyncio.gather(*(self._publish(row) for row in rows))
-            await conn.execute(
-                "DELETE FROM outbox WHERE seq = ANY($1::bigint[])", [row["seq"] for row in rows]
+            outcomes = await asyncio.gather(
+                *(self._publish(row) for row in rows), return_exceptions=True
             )
-        self.published += len(rows)
+            paired = list(zip(rows, outcomes, strict=True))
+            failed = [(row, error) for row, error in paired if error is not None]
+            await conn.execute(
+                "DELETE FROM outbox WHERE seq = ANY($1::bigint[])",
+                [row["seq"] for row, outcome in paired if outcome is None],
+            )
+            for row, error in failed:
+                await self._wait(conn, row, error)
+        self.published += len(rows) - len(failed)
         return len(rows)
 
+    async def _wait(self, conn: asyncpg.Connection, row: asyncpg.Record, error: Any) -> None:
+        if not isinstance(error, Exception):
+            raise error  # cancellation and the like are not a row's failure
+        attempts = row["attempts"] + 1
+        pause = retry_pause_s(attempts)
+        await conn.execute(
+            "UPDATE outbox SET attempts = $2, last_error = $3,"
+            " retry_at = now() + make_interval(secs => $4) WHERE seq = $1",
+            row["seq"],
+            attempts,
+            f"{type(error).__name__}: {error}"[:500],
+            pause,
+        )
+        log.error(
+            "outbox row not published; it waits and is tried again",
+            tenant_id=row["tenant_id"],
+            subject=row["subject"],
+            message_id=str(row["id"]),
+            attempts=attempts,
+            retry_in_s=pause,
+            error=repr(error),
+        )
+
     async def _publish(self, row: asyncpg.Record) -> None:
+        """Publish one row; returns None (so a batch's outcomes are None or an error)."""
         stored: dict[str, str] = row["headers"] or {}
         message_id = str(row["id"])
         with producer_span(row["subject"], message_id, parent=stored) as trace_headers:
@@ -65,8 +109,8 @@ class OutboxRelay:
                     try:
                         if await self.publish_batch() == self.batch_size:
                             continue
-                    except Exception as error:  # the rows stay in the outbox and are retried
-                        log.error("outbox publish failed; will retry", error=repr(error))
+                    except Exception as error:  # the database: the rows stay and are retried
+                        log.error("outbox relay failed; will retry", error=repr(error))
                         await asyncio.sleep(1.0)
                         continue
                     try:

@@ -20,6 +20,8 @@ against the documented limits, and the dead-letter count.
   per-subject state), so an idle system costs no more than before;
 - polls: `watermarks.updated_at` per resource, and the last time each kind of object was
   reported (`object_hashes.seen_at`);
+- outbox: messages decided and not yet published, and those waiting after a failed publish
+  (with the latest error: a subject no stream holds, NATS down);
 - quota: today's calls of the shared daily counters (`rate_daily`) against each vendor's
   documented daily limit, how long callers currently queue for a slot (`rate_limiter`), and
   the calls this console process made itself;
@@ -228,6 +230,23 @@ async def polls(pool: asyncpg.Pool, tenant_id: str | None) -> list[dict[str, Any
     ]
 
 
+async def outbox(pool: asyncpg.Pool, tenant_id: str | None) -> dict[str, Any]:
+    where, args = _tenant_clause(tenant_id)
+    row = await pool.fetchrow(
+        "SELECT count(*) AS pending, count(retry_at) AS waiting,"
+        " extract(epoch FROM now() - min(created_at)) AS oldest_s,"
+        " (array_agg(last_error ORDER BY seq DESC) FILTER (WHERE last_error IS NOT NULL))[1]"
+        f" AS last_error FROM outbox {where}",
+        *args,
+    )
+    return {
+        "pending": row["pending"],
+        "waiting_after_failure": row["waiting"],
+        "oldest_seconds": round(float(row["oldest_s"]), 1) if row["oldest_s"] else 0.0,
+        "last_error": row["last_error"],
+    }
+
+
 async def quota(pool: asyncpg.Pool, tenant_id: str | None) -> list[dict[str, Any]]:
     where, args = _tenant_clause(tenant_id)
     daily_where = (where + " AND" if where else "WHERE") + " day = (now() AT TIME ZONE 'utc')::date"
@@ -298,6 +317,7 @@ async def health(
         return report
     report["polls"] = await polls(pool, tenant_id)
     report["quota"] = await quota(pool, tenant_id)
+    report["outbox"] = await outbox(pool, tenant_id)
     report["console_calls"] = await _console_calls(pool, tenant_id)
     if js is None:
         report["checks"]["nats"] = "not connected"

@@ -5,7 +5,7 @@ import os
 import signal
 import subprocess
 import sys
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
@@ -14,8 +14,10 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from revsync.contracts import Subjects
 from revsync.devservers import DevServers
 from revsync.eventlog import NewEvent
+from revsync.outbox import OutboxRelay, retry_pause_s
 from revsync.unit_of_work import UnitOfWork
 
+from services.console.health import outbox
 from tests.integration.test_messaging import PingTicket
 
 ROWS = 3000
@@ -100,3 +102,50 @@ async def test_relay_killed_mid_batch_and_restarted_publishes_every_row_exactly_
     await consumer.unsubscribe()
     assert sorted(received) == sorted(sent), "a row was lost or published twice"
     assert kills == 3
+
+
+async def test_a_row_that_cannot_be_published_waits_with_its_error_and_holds_up_no_other(
+    pool: asyncpg.Pool, js: JetStreamContext, tenant: str
+):
+    """A row whose subject no stream holds (a misconfiguration, a stream deleted by hand)
+    used to fail its whole batch forever, stalling every tenant. Now it waits, visible in
+    health with its error, the others go out, and it goes out once it can."""
+    subject = Subjects.command(tenant, "revio", "ticket", "ping")
+    stray = f"nowhere.{tenant}.ping"
+    async with UnitOfWork(pool, tenant, consumer="test") as uow:
+        before = PingTicket(tenant_id=tenant, note="before")
+        uow.send(before)
+    await pool.execute(
+        "INSERT INTO outbox (id, tenant_id, subject, payload) VALUES ($1, $2, $3, $4)",
+        uuid4(), tenant, stray, b"{}",
+    )  # fmt: skip
+    async with UnitOfWork(pool, tenant, consumer="test") as uow:
+        uow.send(PingTicket(tenant_id=tenant, note="after"))
+
+    relay = OutboxRelay(pool, js)
+    assert await relay.publish_batch() == 3
+    assert await count_in_stream(js, subject) == 2, "the good rows went out"
+    held = await pool.fetchrow(
+        "SELECT attempts, last_error, retry_at > now() AS later FROM outbox WHERE tenant_id = $1",
+        tenant,
+    )
+    assert held["attempts"] == 1 and held["later"], dict(held)
+    assert "NoStreamResponseError" in held["last_error"]
+    assert await relay.publish_batch() == 0, "not tried again before its time"
+    shown = await outbox(pool, tenant)
+    assert shown["pending"] == 1 and shown["waiting_after_failure"] == 1, shown
+    assert "NoStreamResponseError" in shown["last_error"]
+
+    # the stream appears (the misconfiguration is fixed): the row goes out at its next try
+    await js.add_stream(name=f"STRAY_{tenant}", subjects=[f"nowhere.{tenant}.>"])
+    try:
+        await pool.execute("UPDATE outbox SET retry_at = now() WHERE tenant_id = $1", tenant)
+        assert await relay.publish_batch() == 1
+        assert await outbox_size(pool, tenant) == 0
+        assert relay.published == 3
+    finally:
+        await js.delete_stream(f"STRAY_{tenant}")
+
+
+def test_a_failed_row_waits_longer_each_time_up_to_ten_seconds():
+    assert [retry_pause_s(n) for n in range(1, 7)] == [1, 2, 4, 8, 10, 10]
