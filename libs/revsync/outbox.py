@@ -19,6 +19,7 @@ from typing import Any
 import asyncpg
 from nats.js import JetStreamContext
 
+from revsync.db import Conn
 from revsync.logs import get_logger
 from revsync.telemetry import producer_span
 from revsync.unit_of_work import OUTBOX_CHANNEL
@@ -69,7 +70,7 @@ class OutboxRelay:
         self.published += len(rows) - len(failed)
         return len(rows)
 
-    async def _wait(self, conn: asyncpg.Connection, row: asyncpg.Record, error: Any) -> None:
+    async def _wait(self, conn: Conn, row: asyncpg.Record, error: Any) -> None:
         if not isinstance(error, Exception):
             raise error  # cancellation and the like are not a row's failure
         attempts = row["attempts"] + 1

@@ -239,6 +239,7 @@ async def outbox(pool: asyncpg.Pool, tenant_id: str | None) -> dict[str, Any]:
         f" AS last_error FROM outbox {where}",
         *args,
     )
+    assert row is not None  # an aggregate always answers one row
     return {
         "pending": row["pending"],
         "waiting_after_failure": row["waiting"],
