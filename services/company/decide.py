@@ -30,25 +30,24 @@ from revsync.tenancy import SyncSettings
 from services.company import events as E
 from services.company.fields import address_values_of_site, site_values
 from services.company.matching import MAX_SUGGESTIONS, Candidate, Match, Party
-from services.company.naming import company_description, normalize_name, revio_id_in
+from services.company.naming import company_description, normalize_name, revio_ids_in
 from services.company.state import LinkState, RmmState
 
 
 def customer_party(link: LinkState) -> Party:
     assert link.customer is not None
     name = link.customer.name
-    return Party(
-        link.customer_id, name, normalize_name(name), link.customer.rmm_company_id, link.open
-    )
+    ref = link.customer.rmm_company_id
+    return Party(link.customer_id, name, normalize_name(name), (ref,) if ref else (), link.open)
 
 
 def rmm_party(rmm: RmmState) -> Party:
-    """The strong key of an RMM company is the Rev.io id in its description (or external
-    ids: `RmmCompany` has no such field yet; read here as soon as the contract carries it)."""
+    """The strong key of an RMM company: the Rev.io id in its description, or any of its
+    external ids (one equal to a customer's id names that customer)."""
     assert rmm.company is not None
     company = rmm.company
-    ref = revio_id_in(company.description, getattr(company, "external_ids", ()))
-    return Party(company.id, company.name, normalize_name(company.name), ref, rmm.open)
+    refs = revio_ids_in(company.description, company.external_ids)
+    return Party(company.id, company.name, normalize_name(company.name), refs, rmm.open)
 
 
 def customer_active(customer: RevioCustomer, deleted: bool = False) -> bool:

@@ -8,8 +8,10 @@ Stream `company-link:<revio_customer_id>` (one Rev.io customer and its link):
   revio_customer_id}`: the linked RMM company as reported (on `rmm-company:<id>` while
   unlinked).
 - `CustomerLinked{rule, revio_customer_id, rmm_company_id, revio_name, rmm_name, score,
-  match, sync_run_id, command_id?, actor?}`: rule `strong_key`, `exact_name`,
-  `created_in_rmm`, `created_in_revio`, `manual_link` or `suggestion_confirmed`.
+  match, sync_run_id, command_id?, actor?}`: rule `strong_key` (the customer names the
+  company, or the company's description marker or one of its external ids is the customer's
+  Rev.io id), `exact_name`, `created_in_rmm`, `created_in_revio`, `manual_link` or
+  `suggestion_confirmed`.
 - `LinkSuggested{rule, revio_customer_id, candidates[{id, name, score}], match,
   sync_run_id}`: waiting for a person; rule `fuzzy_name`, `ambiguous_name` (the normalized
   name is not unique on one side) or `ambiguous_strong_key`.

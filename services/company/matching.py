@@ -1,8 +1,8 @@
 """Matching a Rev.io customer and an RMM company (pure; the same rule from either side).
 
-1. strong key: the candidate is the one the subject names (a Rev.io customer's RMM company
-   id), or names the subject (an RMM company's description or external id carrying the
-   Rev.io customer id) -> linked; two such candidates -> suggestions;
+1. strong key: the candidate is one the subject names (a Rev.io customer's RMM company id),
+   or names the subject (an RMM company's description marker or one of its external ids is
+   the Rev.io customer id) -> linked; two such candidates -> suggestions;
 2. exact normalized name, unique on both sides -> linked; the same normalized name twice on
    either side is ambiguous and never resolved by guessing -> suggestions;
 3. the best fuzzy candidates (rapidfuzz WRatio on normalized names) -> suggestions, never a
@@ -35,7 +35,7 @@ class Party:
     id: str
     name: str
     key: str  # normalized name
-    ref: str | None = None  # the id of the other side this record names (strong key)
+    refs: tuple[str, ...] = ()  # ids of the other side this record may name (strong key)
     claimable: bool = True  # False: being created by revsync, only its strong key may link it
 
 
@@ -100,7 +100,7 @@ def match_company(
         "same_name_there": same_key_there,
     }
     eligible = [other for other in others if other.id not in excluded]
-    strong = [o for o in eligible if o.id == subject.ref or (o.ref and o.ref == subject.id)]
+    strong = [o for o in eligible if o.id in subject.refs or subject.id in o.refs]
     if len(strong) == 1:
         return Match("strong_key", link=_candidate(strong[0], 100.0), inputs=inputs)
     if strong:

@@ -5,7 +5,8 @@ punctuation, `&` vs `and`, whitespace and trailing legal suffixes do not count, 
 `Acme, Inc.` = `ACME INC` and `Smith & Sons` = `Smith and Sons`.
 
 The strong key is the Rev.io customer id written into an RMM company's description (by
-revsync when it creates or updates the company, or by a person) or external id.
+revsync when it creates or updates the company, or by a person) or equal to one of its
+external ids (set by another integration or a person in RMM).
 """
 
 import re
@@ -37,17 +38,13 @@ def normalize_name(name: str) -> str:
     return " ".join(tokens)
 
 
-def revio_id_in(description: str | None, external_ids: Iterable[str] = ()) -> str | None:
-    """The Rev.io customer id an RMM company names, if any."""
-    for external in external_ids:
-        found = _REVIO_ID.search(external)
-        if found:
-            return found.group(1)
-    if description:
-        found = _REVIO_ID.search(description)
-        if found:
-            return found.group(1)
-    return None
+def revio_ids_in(description: str | None, external_ids: Iterable[str] = ()) -> tuple[str, ...]:
+    """The Rev.io customer ids an RMM company names: the one its description's marker line
+    carries, then each of its external ids (any of which may be a Rev.io customer id; which
+    one is, only a match against the customers tells)."""
+    found = _REVIO_ID.search(description or "")
+    named = [found.group(1)] if found else []
+    return tuple(dict.fromkeys([*named, *(e.strip() for e in external_ids if e.strip())]))
 
 
 def revio_address_id_in(description: str | None) -> str | None:

@@ -62,7 +62,7 @@ class CompanyLinks(StreamRows[LinkState]):
             link.customer_id,
             party.name if party else None,
             party.key if party else None,
-            party.ref if party else None,
+            (" ".join(party.refs) or None) if party else None,  # all it may name
             link.state,
             link.rule,
             link.decided_by,
@@ -102,7 +102,7 @@ class RmmCompanies(StreamRows[RmmState]):
             rmm.rmm_company_id,
             party.name if party else None,
             party.key if party else None,
-            party.ref if party else None,
+            (" ".join(party.refs) or None) if party else None,  # all it may name
             rmm.company.active if rmm.company else None,
             rmm.state,
             rmm.rule,

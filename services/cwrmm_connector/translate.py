@@ -77,7 +77,19 @@ def company(doc: Doc, sites: Iterable[RmmSite]) -> RmmCompany:
         active=active is not False,
         description=optional_text(doc, "description"),
         sites=tuple(sorted(sites, key=lambda s: s.id)),
+        external_ids=external_ids(doc),
     )
+
+
+def external_ids(doc: Doc) -> tuple[str, ...]:
+    """The distinct `externalIds[].externalId` values of a company, sorted (an id is only
+    ever compared, and the order does not move its content hash); entries that are not
+    objects or carry no text are skipped rather than failing the whole company."""
+    entries = doc.get("externalIds")
+    if not isinstance(entries, list):
+        return ()
+    found = {(optional_text(entry, "externalId") or "").strip() for entry in entries}
+    return tuple(sorted(found - {""}))
 
 
 def endpoint(

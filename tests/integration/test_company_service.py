@@ -177,6 +177,24 @@ async def test_create_mode_off_holds_the_customer_and_the_log_says_why(start, te
         assert update.company_id == "rmm-7" and update.name == "Acme, Inc."
 
 
+async def test_an_rmm_company_carrying_the_revio_id_as_external_id_is_linked_by_strong_key(
+    start, tenant
+):
+    async with start(create_mode=False) as h:
+        await h.publish(customer_changed(tenant, ACME))
+        await h.wait_link("1001", "held")
+        # another product's id and the Rev.io customer id, under a name nothing like Acme's
+        stamped = RmmCompany(id="rmm-51", name="Zeta Holdings", external_ids=("1001", "PSA-77"))
+        await h.publish(company_changed(tenant, stamped))
+        row = await h.wait_link("1001", "linked")
+        assert (row["rmm_company_id"], row["rule"]) == ("rmm-51", "strong_key")
+        (update,) = await h.wait_for(UpdateRmmCompany)  # Rev.io wins: its name and marker
+        assert (update.company_id, update.name) == ("rmm-51", "Acme, Inc.")
+        assert update.description == company_description(ACME)
+        left = await h.row("rmm_companies", "rmm_company_id", "rmm-51")
+        assert left is not None and left["revio_ref"] == "1001 PSA-77"
+
+
 async def test_before_the_first_sync_run_nothing_is_created_only_held_until_a_run_matches(
     start, tenant
 ):

@@ -376,6 +376,32 @@ async def test_new_tenants_are_watched_and_disabled_ones_no_longer(
     assert supervisor.tasks == {}
 
 
+async def test_companies_carry_their_external_ids_and_malformed_id_mappings_are_skipped(
+    pool: asyncpg.Pool, js: JetStreamContext, tenant: str, rmm_sandbox: Sandbox
+):
+    rmm, connector, first = await started(pool, js, tenant, rmm_sandbox)
+    reported = {
+        c.company.id: c.company
+        for c in await changes(js, tenant)
+        if isinstance(c, RmmCompanyChanged)
+    }
+    stamped = {
+        company_id: (doc["externalIds"][0]["externalId"],)
+        for company_id, doc in rmm.store.companies.items()
+        if doc["externalIds"]
+    }
+    assert stamped  # the seeded near-duplicate carries its Rev.io customer id
+    assert {company_id: reported[company_id].external_ids for company_id in stamped} == stamped
+
+    company_id, company = next((i, d) for i, d in rmm.store.companies.items() if i not in stamped)
+    good = {"id": "m1", "companyId": company_id, "externalId": "PSA-9", "productId": "psa"}
+    company["externalIds"] = ["garbage", {"externalId": None}, good]
+    await poll_all(connector)
+    (change,) = (await changes(js, tenant))[first:]
+    assert isinstance(change, RmmCompanyChanged) and change.company.id == company_id
+    assert change.company.external_ids == ("PSA-9",)
+
+
 async def test_an_untranslatable_object_is_skipped_logged_and_not_taken_for_deleted(
     pool: asyncpg.Pool, js: JetStreamContext, tenant: str, rmm_sandbox: Sandbox
 ):

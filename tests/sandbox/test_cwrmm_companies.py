@@ -92,3 +92,48 @@ async def test_all_sites_across_companies(rmm: httpx.AsyncClient) -> None:
     assert {s["company"]["id"] for s in sites} == {c["id"] for c in companies}
     one = (await rmm.get(f"/api/platform/v1/company/sites/{sites[0]['id']}")).json()
     assert one == sites[0]
+
+
+async def test_a_near_duplicate_company_carries_its_revio_customer_id_as_an_external_id(
+    rmm: httpx.AsyncClient, revio: httpx.AsyncClient
+) -> None:
+    """Both sandboxes on one seed world: the external id is the id of the same client's
+    Rev.io customer; the company's sites carry its external ids in their company reference."""
+    stamped = [c for c in (await rmm.get(COMPANIES)).json() if c["externalIds"]]
+    assert len(stamped) == 1  # the tiny world has one near-duplicate client
+    (company,) = stamped
+    (mapping,) = company["externalIds"]
+    assert mapping["companyId"] == company["id"] and mapping["productId"]
+    customer = (await revio.get(f"/v1/Customers/{mapping['externalId']}")).json()
+    assert customer["service_address"]["company_name"] == company["name"]
+    sites = (await rmm.get(f"{COMPANIES}/{company['id']}/sites")).json()
+    assert {s["company"]["externalIds"][0]["externalId"] for s in sites} == {mapping["externalId"]}
+
+
+async def test_a_created_company_keeps_its_id_mappings_through_gets_and_patches(
+    rmm: httpx.AsyncClient,
+) -> None:
+    mapping = {"externalId": "10042", "productId": "billing", "productInstanceId": "b-1"}
+    created = await rmm.post(COMPANIES, json={"name": "Stamped LLC", "externalIds": [mapping]})
+    company = created.json()
+    (stored,) = company["externalIds"]
+    assert stored == {**mapping, "id": stored["id"], "companyId": company["id"]}
+    url = f"{COMPANIES}/{company['id']}"
+    assert (await rmm.get(url)).json()["externalIds"] == [stored]
+
+    renamed = [{"op": "replace", "path": "/name", "value": "Stamped Two LLC"}]
+    assert (await rmm.patch(url, json=renamed)).json()["externalIds"] == [stored]
+    other = {"externalId": "PSA-7", "productId": "psa", "productInstanceId": "p-1"}
+    added = [{"op": "add", "path": "/externalIds/-", "value": other}]
+    after = (await rmm.patch(url, json=added)).json()["externalIds"]
+    assert after[0] == stored and after[1]["externalId"] == "PSA-7" and after[1]["id"]
+
+
+async def test_malformed_id_mappings_are_refused(rmm: httpx.AsyncClient) -> None:
+    no_product = [{"externalId": "10042", "productInstanceId": "b-1"}]
+    refused = await rmm.post(COMPANIES, json={"name": "X", "externalIds": no_product})
+    not_a_list = await rmm.post(COMPANIES, json={"name": "X", "externalIds": {"id": "1"}})
+    url = f"{COMPANIES}/{(await first_company(rmm))['id']}"
+    patch = [{"op": "add", "path": "/externalIds", "value": ["10042"]}]
+    patched = await rmm.patch(url, json=patch)
+    assert (refused.status_code, not_a_list.status_code, patched.status_code) == (400, 400, 400)

@@ -32,6 +32,7 @@ def test_tiny_world_has_every_kind_of_client() -> None:
     assert any("&" in c.revio_name and " and " in c.rmm_name for c in clients)
     assert any(c.revio_name != c.rmm_name and "&" not in c.revio_name for c in clients)
     assert all(1 <= len(c.addresses) <= 3 for c in clients)
+    assert [c.in_revio and c.in_rmm for c in clients if c.revio_id_in_rmm] == [True]
     names = [c.canonical_name for c in clients]
     assert len(set(names)) == len(names)
 

@@ -28,6 +28,7 @@ from services.company.decide import (
     decide_unmatched_customer,
     decide_unmatched_rmm_company,
     merge_suggestion,
+    rmm_party,
     should_create_revio_customer,
     should_create_rmm_company,
 )
@@ -38,7 +39,7 @@ from services.company.links import (
     rmm_company_creation_failed,
 )
 from services.company.matching import Candidate, Match, Party, match_company
-from services.company.naming import company_description, normalize_name, revio_id_in
+from services.company.naming import company_description, normalize_name, revio_ids_in
 from services.company.reconcile import reconcile
 from services.company.runs import decided_by_run
 from services.company.state import LinkState, RmmState, evolve_link, evolve_rmm
@@ -55,8 +56,8 @@ def customer(cid: str = "1001", name: str = "Acme, Inc.", **fields: object) -> R
     return RevioCustomer(id=cid, name=name, **fields)  # type: ignore[arg-type]
 
 
-def party(pid: str, name: str, ref: str | None = None, claimable: bool = True) -> Party:
-    return Party(pid, name, normalize_name(name), ref, claimable)
+def party(pid: str, name: str, *refs: str, claimable: bool = True) -> Party:
+    return Party(pid, name, normalize_name(name), refs, claimable)
 
 
 def apply(link: LinkState, events: tuple) -> LinkState:
@@ -106,12 +107,16 @@ def test_a_legal_suffix_alone_is_kept_as_the_name():
 def test_the_revio_id_is_read_from_the_description_revsync_writes():
     written = company_description(customer(email="ops@acme.test"))
     assert written == "Rev.io ID: 1001\nContact: ops@acme.test"
-    assert revio_id_in(written) == "1001"
-    assert revio_id_in("Rev.io customer ID: 1001") == "1001"
-    assert revio_id_in("Rev.io address ID: 9") is None
-    assert revio_id_in("Billing: revio id #77 (legacy)") == "77"
-    assert revio_id_in("customer 1001 of ours") is None
-    assert revio_id_in(None, ["Rev.io customer ID: 5"]) == "5"
+    assert revio_ids_in(written) == ("1001",)
+    assert revio_ids_in("Rev.io customer ID: 1001") == ("1001",)
+    assert revio_ids_in("Rev.io address ID: 9") == ()
+    assert revio_ids_in("Billing: revio id #77 (legacy)") == ("77",)
+    assert revio_ids_in("customer 1001 of ours") == ()
+
+
+def test_an_rmm_company_names_its_description_id_then_each_external_id_once():
+    assert revio_ids_in(None, ["5"]) == ("5",)
+    assert revio_ids_in("Rev.io ID: 7", ["PSA-3", "7", " ", "9"]) == ("7", "PSA-3", "9")
 
 
 def test_the_description_names_the_primary_contact():
@@ -127,13 +132,13 @@ def test_the_description_names_the_primary_contact():
 
 def test_strong_key_links_whatever_the_names():
     subject = party("1001", "Acme, Inc.")
-    others = [party("r1", "Totally Different", ref=None), party("r2", "Other", ref="1001")]
+    others = [party("r1", "Totally Different"), party("r2", "Other", "1001")]
     match = match_company(subject, others, 1, 0)
     assert match.rule == "strong_key" and match.link and match.link.id == "r2"
 
 
 def test_strong_key_from_the_customer_side_names_the_company():
-    subject = party("1001", "Acme", ref="r9")
+    subject = party("1001", "Acme", "r9")
     match = match_company(subject, [party("r9", "Zeta", claimable=False)], 1, 0)
     assert match.rule == "strong_key" and match.link and match.link.id == "r9"
 
@@ -204,6 +209,63 @@ def test_a_company_being_created_is_linked_only_by_its_strong_key():
     assert match.link is None
 
 
+def rmm_company(cid: str, name: str, description: str | None = None, *external: str) -> Party:
+    """An RMM company as matching sees it, through `rmm_party` (description and external ids)."""
+    company = RmmCompany(id=cid, name=name, description=description, external_ids=external)
+    return rmm_party(RmmState(rmm_company_id=cid, company=company))
+
+
+def test_an_external_id_equal_to_the_revio_id_links_as_strong_key():
+    others = [rmm_company("r1", "Zeta Holdings", None, "PSA-77", "1001")]
+    match = match_company(party("1001", "Acme, Inc."), others, 1, 0)
+    assert match.rule == "strong_key" and match.link and match.link.id == "r1"
+
+
+def test_an_external_id_strong_key_wins_over_an_exact_name_of_another_company():
+    others = [rmm_company("r1", "Acme Inc"), rmm_company("r2", "Zeta Holdings", None, "1001")]
+    match = match_company(party("1001", "Acme, Inc."), others, 1, 1)
+    assert match.rule == "strong_key" and match.link and match.link.id == "r2"
+
+
+def test_an_external_id_naming_no_customer_leaves_name_matching_as_it_was():
+    others = [rmm_company("r1", "ACME INC", None, "PSA-77")]
+    match = match_company(party("1001", "Acme, Inc."), others, 1, 1)
+    assert match.rule == "exact_name" and match.link and match.link.id == "r1"
+
+
+def test_companies_claiming_one_customer_by_external_id_or_description_are_not_guessed():
+    others = [
+        rmm_company("r1", "Acme Inc", None, "1001"),
+        rmm_company("r2", "Other", "Rev.io ID: 1001"),
+        rmm_company("r3", "Third", None, "1001"),
+    ]
+    match = match_company(party("1001", "Acme, Inc."), others, 1, 1)
+    assert match.rule == "ambiguous_strong_key" and match.link is None
+    assert [c.id for c in match.suggestions] == ["r1", "r2", "r3"]
+
+
+def test_from_the_company_side_its_external_id_names_the_customer():
+    subject = rmm_company("r1", "Zeta Holdings", None, "PSA-77", "1001")
+    customers = [party("1000", "Zeta Holdings"), party("1001", "Acme, Inc.")]
+    match = match_company(subject, customers, 1, 1)
+    assert match.rule == "strong_key" and match.link and match.link.id == "1001"
+
+
+def test_a_company_naming_two_customers_is_not_guessed():
+    """Its description names one customer and an external id another: suggestions only."""
+    subject = rmm_company("r1", "Acme", "Rev.io ID: 1001", "1002")
+    customers = [party("1001", "Acme"), party("1002", "Zeta")]
+    match = match_company(subject, customers, 1, 1)
+    assert match.rule == "ambiguous_strong_key" and match.link is None
+    assert [c.id for c in match.suggestions] == ["1001", "1002"]
+
+
+def test_a_company_naming_one_customer_twice_links_it():
+    subject = rmm_company("r1", "Zeta", "Rev.io ID: 1001", "1001")
+    match = match_company(subject, [party("1001", "Acme")], 1, 0)
+    assert match.rule == "strong_key" and match.link and match.link.id == "1001"
+
+
 # --- a customer nobody matches ----------------------------------------------------------------
 
 
@@ -219,7 +281,7 @@ def test_create_mode_on_requests_an_rmm_company_carrying_the_revio_id():
     (command,) = decision.commands
     assert isinstance(command, CreateRmmCompany)
     assert command.name == "Acme, Inc." and command.active
-    assert revio_id_in(command.description) == "1001"
+    assert revio_ids_in(command.description) == ("1001",)
     assert decision.events[0].data["command_id"] == str(command.message_id)
     assert decision.events[0].data["rule"] == "create_mode_on"
 
@@ -494,7 +556,7 @@ def test_linking_pushes_revio_name_status_and_description_and_creates_sites():
     update, site = decision.commands
     assert isinstance(update, UpdateRmmCompany) and update.company_id == "r1"
     assert (update.name, update.active) == ("Acme, Inc.", False)
-    assert revio_id_in(update.description) == "1001"
+    assert revio_ids_in(update.description) == ("1001",)
     assert isinstance(site, CreateRmmSite) and site.revio_address_id == "a1"
     assert site.site.address_line_1 == "1 Main St" and site.site.name == "1 Main St, Tampa"
     after = apply(link, decision.events)
@@ -577,7 +639,7 @@ def test_a_failed_update_is_undone_so_it_is_tried_again():
 
 def test_the_customer_party_names_its_rmm_company_as_strong_key():
     link = LinkState(customer_id="5", customer=customer("5", rmm_company_id="r5"))
-    assert customer_party(link).ref == "r5"
+    assert customer_party(link).refs == ("r5",)
 
 
 # --- revsync's own writes in flight ----------------------------------------------------------

@@ -86,6 +86,15 @@ def test_messages_round_trip_through_bytes_with_schema_version():
     assert RmmCompanyChanged.from_bytes(change.to_bytes()) == change
 
 
+def test_a_company_message_from_before_external_ids_still_parses():
+    old = b'{"schema":1,"tenant_id":"acme","kind":"seen","company":{"id":"1","name":"A"}}'
+    assert RmmCompanyChanged.model_validate_json(old).company.external_ids == ()
+    change = RmmCompanyChanged(
+        tenant_id="acme", kind="seen", company=RmmCompany(id="1", name="A", external_ids=("9",))
+    )
+    assert RmmCompanyChanged.from_bytes(change.to_bytes()).company.external_ids == ("9",)
+
+
 def test_unknown_fields_and_kinds_are_rejected():
     with pytest.raises(ValidationError):
         alert_change(kind="exploded")

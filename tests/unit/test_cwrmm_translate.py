@@ -73,6 +73,39 @@ def test_company_without_activity_status_is_active():
     assert translate.company({"id": "c", "name": "N"}, []).active is True
 
 
+def test_company_external_ids_are_the_external_id_values_of_its_id_mappings():
+    mapping = {"id": "m1", "companyId": "c1", "productId": "p", "productInstanceId": "i"}
+    doc = {
+        **COMPANY,
+        "externalIds": [
+            {**mapping, "externalId": "10001"},
+            {**mapping, "id": "m2", "externalId": "PSA-7"},
+            {**mapping, "id": "m3", "externalId": " 10001 "},  # the same id again
+        ],
+    }
+    assert translate.company(doc, []).external_ids == ("10001", "PSA-7")
+    assert translate.company(COMPANY, []).external_ids == ()
+
+
+@pytest.mark.parametrize(
+    "external_ids",
+    [
+        None,
+        "10001",
+        {"externalId": "10001"},
+        ["10001", None, 7, [], {}, {"externalId": ""}, {"externalId": 10001}, {"id": "m"}],
+    ],
+)
+def test_malformed_external_ids_are_skipped_not_fatal(external_ids):
+    company = translate.company({**COMPANY, "externalIds": external_ids}, [])
+    assert (company.id, company.external_ids) == ("c1", ())
+
+
+def test_well_formed_external_ids_survive_malformed_neighbours():
+    doc = {**COMPANY, "externalIds": ["x", None, {"externalId": 5}, {"externalId": "10001"}]}
+    assert translate.company(doc, []).external_ids == ("10001",)
+
+
 def test_site_address_fields_are_renamed_into_the_contract():
     site = translate.site(SITE)
     assert (site.address_line_1, site.city, site.state, site.postal_code, site.country) == (

@@ -43,6 +43,9 @@ class RmmCompany(Model):
     active: bool = True
     description: str | None = None
     sites: tuple[RmmSite, ...] = ()
+    # the ids other products keep for this company in RMM (vendor `externalIds[].externalId`);
+    # one equal to a Rev.io customer id is a strong key. Absent in older messages: ()
+    external_ids: tuple[str, ...] = ()
 
 
 class RmmEndpoint(Model):

@@ -2,7 +2,8 @@
 
 Variety is scheduled by client number (`number % 12`) rather than drawn, so even the tiny world
 has one client of each kind: only in Rev.io, only in RMM, a drifted name, `&` vs `and`, a
-near-duplicate and an inactive client.
+near-duplicate and an inactive client. A near-duplicate's RMM company carries its Rev.io
+customer id as an external id, the strong key that tells it from the name it resembles.
 """
 
 import random
@@ -47,6 +48,7 @@ def _client(rng: random.Random, number: int, names: "_NameBook") -> Client:
         contact=_contact(rng, name),
         addresses=[_address(rng) for _ in range(rng.choices((1, 2, 3), (6, 3, 1))[0])],
         created_at=past_time(rng, 2_000),
+        revio_id_in_rmm=kind == NEAR_DUPLICATE,
     )
 
 

@@ -9,6 +9,8 @@ Category = Literal["platform", "network", "cloud"]
 System = Literal["revio", "rmm"]
 TicketStatus = Literal["new", "in_progress", "closed"]
 REFERENCE_TIME = datetime(2025, 6, 1, tzinfo=UTC)  # seeded timestamps lie before this
+# The Rev.io sandbox numbers a world's customers from here, in client order
+FIRST_REVIO_CUSTOMER_ID = 10001
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,9 @@ class Client:
     created_at: datetime
     endpoints: list[Endpoint] = field(default_factory=list)
     tickets: list[Ticket] = field(default_factory=list)
+    # its RMM company carries its Rev.io customer id as an external id (an earlier billing
+    # integration stamped it there)
+    revio_id_in_rmm: bool = False
 
 
 @dataclass(slots=True)
@@ -89,6 +94,11 @@ class World:
 
     def tickets(self) -> list[Ticket]:
         return [ticket for client in self.clients for ticket in client.tickets]
+
+    def revio_customer_ids(self) -> dict[int, int]:
+        """Client number -> the id of its customer in the Rev.io sandbox (clients in Rev.io)."""
+        numbers = [client.number for client in self.clients if client.in_revio]
+        return {number: FIRST_REVIO_CUSTOMER_ID + n for n, number in enumerate(numbers)}
 
 
 def stable_uuid(rng: random.Random) -> str:

@@ -11,6 +11,9 @@ Document = dict[str, Any]
 ACTIVE = {"id": stable_id("activity", "Active"), "name": "Active", "activeFlag": True}
 INACTIVE = {"id": stable_id("activity", "Inactive"), "name": "Inactive", "activeFlag": False}
 SITE_REFERENCE_FIELDS = ("id", "name", "friendlyName", "primaryAddress", "primaryFlag", "timeZone")
+# The product of the id mappings the seed world gives companies: the Rev.io customer id, as
+# a billing integration would have stamped it on the RMM company
+REVIO_PRODUCT_ID = stable_id("product", "Rev.io")
 
 
 def iso(moment: datetime | None = None) -> str:
@@ -50,7 +53,7 @@ def site_document(
         "activeFlag": True,
         "primaryFlag": False,
         "partnerId": company["partnerId"],
-        "company": {"id": company["id"], "name": company["name"], "externalIds": []},
+        "company": company_reference(company),
         "timeZone": "(UTC-05:00) Eastern Time (US & Canada)",
         "externalIds": [],
         "createdBy": SYSTEM_USER,
@@ -58,6 +61,26 @@ def site_document(
         "updatedBy": SYSTEM_USER,
         "updatedDate": created,
         **fields,
+    }
+
+
+def company_reference(company: Document) -> Document:
+    """The `company` a site document carries (CompanyAsParentReference)."""
+    external_ids = [dict(mapping) for mapping in company.get("externalIds", [])]
+    return {"id": company["id"], "name": company["name"], "externalIds": external_ids}
+
+
+def id_mapping(
+    mapping_id: str, company_id: str, external_id: str, product_id: str, instance_id: str
+) -> Document:
+    """One of a company's `externalIds` (CompanyIdMappingReference): the id another product
+    (instance) keeps for the company."""
+    return {
+        "id": mapping_id,
+        "companyId": company_id,
+        "externalId": external_id,
+        "productId": product_id,
+        "productInstanceId": instance_id,
     }
 
 

@@ -1,10 +1,18 @@
 """Companies: list, create, get, and JSON-Patch update (as in newer API versions)."""
 
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter
 
-from services.sandbox.cwrmm.documents import ACTIVE, INACTIVE, company_document, iso
+from services.sandbox.cwrmm.documents import (
+    ACTIVE,
+    INACTIVE,
+    company_document,
+    company_reference,
+    id_mapping,
+    iso,
+)
 from services.sandbox.cwrmm.errors import bad_request
 from services.sandbox.cwrmm.ids import new_id
 from services.sandbox.cwrmm.patching import patched
@@ -19,6 +27,7 @@ PREFIX = "/api/platform/v1/company/companies"
 READ = authorized("platform.companies.read", CLIENTS)
 WRITE = authorized("platform.companies.write", CLIENTS)
 TEXT_FIELDS = ("friendlyName", "description", "industryCode", "acquiredDate")
+MAPPING_FIELDS = ("externalId", "productId", "productInstanceId")  # IdMappingCompany, required
 READ_ONLY = frozenset(
     {"id", "partnerId", "createdBy", "createdDate", "updatedBy", "updatedDate", "primarySite"}
     | {"deleteTxnId", "deletedBy", "deletedDate", "account", "corpContainer"}
@@ -41,12 +50,14 @@ def create_company(body: JsonBody = None, store: RmmStore = WRITE) -> Document:
     _check_acquired_date(fields)
     status = body.get("activityStatus")
     inactive = isinstance(status, dict) and status.get("id") == INACTIVE["id"]
+    company_id = new_id()
     company = company_document(
-        new_id(),
+        company_id,
         body["name"],
         store.partner_id,
         iso(),
         activityStatus={**(INACTIVE if inactive else ACTIVE), "defaultFlag": not inactive},
+        externalIds=_external_ids(body.get("externalIds"), company_id, []),
         createdBy=api_user(store)["id"],
         updatedBy=api_user(store)["id"],
         **fields,
@@ -55,6 +66,27 @@ def create_company(body: JsonBody = None, store: RmmStore = WRITE) -> Document:
     if primary_site is not None:
         add_site(store, company, {**primary_site, "primaryFlag": True})
     return company
+
+
+def _external_ids(value: Any, company_id: str, known: list[Document]) -> list[Document]:
+    """A company's `externalIds` from the id mappings of a request (each needs externalId,
+    productId and productInstanceId as text); a mapping keeps its id if the company already
+    has it (a JSON Patch carries the mappings back), else it gets a new one."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise bad_request("externalIds must be an array")
+    known_ids = {mapping.get("id") for mapping in known}
+    mappings = []
+    for item in value:
+        if not isinstance(item, dict) or not all(
+            isinstance(item.get(k), str) for k in MAPPING_FIELDS
+        ):
+            raise bad_request("each externalIds entry needs " + ", ".join(MAPPING_FIELDS))
+        kept = item.get("id")
+        mapping_id = kept if isinstance(kept, str) and kept in known_ids else new_id()
+        mappings.append(id_mapping(mapping_id, company_id, *(item[k] for k in MAPPING_FIELDS)))
+    return mappings
 
 
 def _check_acquired_date(fields: Document) -> None:
@@ -86,9 +118,12 @@ def patch_company(
         if key in result and not isinstance(result[key], str):
             raise bad_request(f"{key} must be a string")
     _check_acquired_date(result)
+    result["externalIds"] = _external_ids(
+        result.get("externalIds"), companyId, company.get("externalIds", [])
+    )
     company.clear()
     company.update(result, updatedDate=iso(), updatedBy=api_user(store)["id"])
     for site in store.sites.values():
         if site["company"]["id"] == companyId:
-            site["company"]["name"] = company["name"]
+            site["company"] = company_reference(company)
     return company

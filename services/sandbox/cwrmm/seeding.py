@@ -1,14 +1,18 @@
 """Maps the vendor-neutral seed world into one account's RMM store: a company per client that
-exists in RMM, a site per address, endpoints, and the client's existing RMM tickets."""
+exists in RMM (with the client's Rev.io customer id as an external id where the world says
+so), a site per address, endpoints, and the client's existing RMM tickets."""
 
 from services.sandbox.common.gc_pause import gc_paused
 from services.sandbox.common.world import Address, Client, World
 from services.sandbox.cwrmm.documents import (
     ACTIVE,
     INACTIVE,
+    REVIO_PRODUCT_ID,
+    Document,
     address_document,
     company_document,
     endpoint_record,
+    id_mapping,
     iso,
     site_document,
     site_reference,
@@ -21,10 +25,11 @@ from services.sandbox.cwrmm.store import RmmStore
 
 def store_from_world(world: World | None, partner_id: str) -> RmmStore:
     store = RmmStore(partner_id=partner_id)
+    revio_ids = world.revio_customer_ids() if world else {}
     with gc_paused():
         for client in world.clients if world else []:
             if client.in_rmm:
-                _add_client(store, client)
+                _add_client(store, client, revio_ids.get(client.number))
     return store
 
 
@@ -32,15 +37,17 @@ def site_name(address: Address, index: int) -> str:
     return "Main Office" if index == 0 else f"{address.city} Office {index + 1}"
 
 
-def _add_client(store: RmmStore, client: Client) -> None:
+def _add_client(store: RmmStore, client: Client, revio_id: int | None) -> None:
     created = iso(client.created_at)
     contact = client.contact
+    company_id = stable_id("company", client.number)
     company = company_document(
-        stable_id("company", client.number),
+        company_id,
         client.rmm_name,
         store.partner_id,
         created,
         activityStatus={**(ACTIVE if client.active else INACTIVE), "defaultFlag": client.active},
+        externalIds=_external_ids(client, company_id, revio_id),
         primaryContact={
             "id": stable_id("contact", client.number),
             "firstName": contact.first_name,
@@ -76,3 +83,11 @@ def _add_client(store: RmmStore, client: Client) -> None:
     for ticket in client.tickets:
         if ticket.system == "rmm":
             seed_ticket(store, ticket, company["id"], site_ids[0])
+
+
+def _external_ids(client: Client, company_id: str, revio_id: int | None) -> list[Document]:
+    if not client.revio_id_in_rmm or revio_id is None:
+        return []
+    mapping_id = stable_id("company-mapping", client.number)
+    instance_id = stable_id("product-instance", REVIO_PRODUCT_ID)
+    return [id_mapping(mapping_id, company_id, str(revio_id), REVIO_PRODUCT_ID, instance_id)]

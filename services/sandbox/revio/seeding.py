@@ -69,10 +69,17 @@ def seed_lookups(store: RevioStore) -> None:
 
 
 def seed_world(store: RevioStore, world: World, zone: ZoneInfo) -> None:
+    """Into a store without customers: the ids are `world.revio_customer_ids()`, which the
+    RMM sandbox stamps on some companies."""
+    expected = world.revio_customer_ids()
     for client in world.clients:
         if not client.in_revio:
             continue
         customer_id = create_customer(store, _customer(client), _date(client.created_at, zone))
+        if customer_id != expected[client.number]:
+            raise ValueError(
+                f"customer {customer_id} seeded where {expected[client.number]} was due"
+            )
         customer = store.customers.rows[customer_id]
         customer["billing_address_id"] = customer["service_address_id"]
         for extra in client.addresses[1:]:

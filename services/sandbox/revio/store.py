@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Any
 
+from services.sandbox.common.world import FIRST_REVIO_CUSTOMER_ID
 from services.sandbox.revio.customfields import CustomFieldRegistry
 from services.sandbox.revio.errors import RevioError
 
@@ -49,7 +50,7 @@ class RevioStore:
     """Everything one account holds. Distinct first ids per table make id mix-ups visible."""
 
     def __init__(self, custom_fields: CustomFieldRegistry | None = None) -> None:
-        self.customers = Table("customer_id", 10001)
+        self.customers = Table("customer_id", FIRST_REVIO_CUSTOMER_ID)
         self.addresses = Table("address_id", 50001)
         self.bill_profiles = Table("bill_profile_id", 1)
         self.notes = Table("note_id", 70001)
