@@ -23,6 +23,7 @@ FAIR = DeliveryPolicy(
     tenant_max_in_flight=2,
     defer_s=0.1,
     defer_most_s=1.0,
+    tenant_line_most=20,  # a line shorter than the flood: both ways of waiting are used
 )
 
 
@@ -146,6 +147,7 @@ async def test_a_failing_message_of_a_deferred_tenant_is_dead_lettered_after_its
             tenant_max_in_flight=1,
             defer_s=0.05,
             defer_most_s=0.1,
+            tenant_line_most=0,  # no line: every turned-away delivery is a deferral
         ),
         workers=2,
     )
@@ -164,3 +166,53 @@ async def test_a_failing_message_of_a_deferred_tenant_is_dead_lettered_after_its
     headers = letter.headers or {}
     assert headers["Revsync-Attempts"] == "3"
     assert int(headers["Revsync-Deliveries"]) > 3  # the deferrals, which did not count
+
+
+async def test_a_tenants_backlog_waits_in_line_unacknowledged_and_runs_once_at_its_bound(
+    broker: NatsBroker, js: JetStreamContext, tenant: str
+):
+    """A backlog shorter than the tenant's line is not deferred at all: each message waits
+    in this process (kept alive past `ack_wait`) and runs as soon as a slot frees."""
+    service = f"svc{secrets.token_hex(4)}"
+    runs: Counter[str] = Counter()
+    running, peak = [0], [0]
+
+    async def slow(command: FairPing) -> None:
+        if command.tenant_id != tenant:
+            return
+        running[0] += 1
+        peak[0] = max(peak[0], running[0])
+        try:
+            await asyncio.sleep(0.3)
+        finally:
+            running[0] -= 1
+        runs[command.note] += 1
+
+    durable_subscriber(
+        broker,
+        service=service,
+        name="fairping",
+        subject=Subjects.command(tenant, "revio", "ticket", "fairping"),
+        model=FairPing,
+        handler=slow,
+        # the last of 12 messages waits about 1.8 s: past `ack_wait` twice over
+        policy=DeliveryPolicy(
+            max_deliver=3, ack_wait_s=1.0, tenant_max_in_flight=2, tenant_line_most=50
+        ),
+        workers=4,
+    )
+    await broker.start()
+    for i in range(12):
+        await publish(js, FairPing(tenant_id=tenant, note=f"n{i}"))
+    await wait_for(lambda: len(runs) == 12, within_s=30)
+    await asyncio.sleep(1.5)  # a redelivery of a message that was not kept alive shows now
+
+    assert runs == Counter({f"n{i}": 1 for i in range(12)}), runs
+    assert peak[0] == 2
+    consumer = f"{service}-fairping"
+    deferred = REGISTRY.get_sample_value(
+        "revsync_tenant_deferrals_total", {"consumer": consumer, "tenant": tenant}
+    )
+    assert not deferred, "the backlog waited in line, it was not deferred"
+    info = await js.consumer_info("COMMANDS", consumer)
+    assert info.num_ack_pending == 0 and info.num_redelivered == 0

@@ -2,8 +2,10 @@
 
 `TenantSlots` counts, per tenant, the messages this process is handling; `try_acquire` never
 waits, so a subscriber can turn away a message of a busy tenant without holding a worker.
-One instance can be shared by several subscribers (the RMM connector shares one across its
-command consumers, because the tenant's vendor limit is shared too).
+A turned-away message may wait in the tenant's line (`wait_for_slot`, at most `line_most`
+per tenant): `release` hands the freed slot straight to the first in line, whichever
+subscriber it belongs to. One instance can be shared by several subscribers (the connectors
+share one across their command consumers, because the tenant's vendor limit is shared too).
 
 `Deferrals` remembers, in a NATS key-value bucket shared by every replica, how many times a
 message was deferred for fairness: JetStream counts those redeliveries in `num_delivered`,
@@ -12,7 +14,8 @@ the dead-letter queue. See `revsync.messaging.subscriber` for how both are used.
 """
 
 import random
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Callable
 
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType
@@ -29,6 +32,11 @@ IN_FLIGHT = Gauge(
     "Messages of a tenant being handled by this process, per bound (subscriber or group)",
     ["bound", "tenant"],
 )
+WAITING = Gauge(
+    "revsync_tenant_waiting",
+    "Messages of a tenant at its bound waiting in this process for one of its slots",
+    ["bound", "tenant"],
+)
 DEFERRED = MetricCounter(
     "revsync_tenant_deferrals",
     "Messages redelivered later because their tenant was at its in-flight bound",
@@ -42,16 +50,35 @@ def default_tenant_bound(workers: int) -> int:
 
 
 class TenantSlots:
-    """At most `limit` messages of one tenant handled at once by this process."""
+    """At most `limit` messages of one tenant handled at once by this process, and up to
+    `line_most` more of it waiting in line for a slot."""
 
-    def __init__(self, limit: int, name: str) -> None:
+    def __init__(self, limit: int, name: str, line_most: int = 500) -> None:
         if limit < 1:
             raise ValueError(f"a tenant bound must be at least 1, not {limit}")
-        self.limit, self.name = limit, name
+        if line_most < 0:
+            raise ValueError(f"a tenant's line cannot be negative, not {line_most}")
+        self.limit, self.name, self.line_most = limit, name, line_most
         self._held: Counter[str] = Counter()
+        self._lines: dict[str, deque[Callable[[], None]]] = {}
 
     def in_flight(self, tenant: str) -> int:
         return self._held[tenant]
+
+    def waiting(self, tenant: str) -> int:
+        return len(self._lines.get(tenant, ()))
+
+    def wait_for_slot(self, tenant: str, start: Callable[[], None]) -> bool:
+        """Queue `start` to be called, holding a slot of `tenant`, when one is released;
+        False (nothing queued) when the tenant's line is full."""
+        line = self._lines.setdefault(tenant, deque())
+        if len(line) >= self.line_most:
+            if not line:
+                del self._lines[tenant]
+            return False
+        line.append(start)
+        WAITING.labels(self.name, tenant).set(len(line))
+        return True
 
     def try_acquire(self, tenant: str) -> bool:
         if self._held[tenant] >= self.limit:
@@ -61,6 +88,14 @@ class TenantSlots:
         return True
 
     def release(self, tenant: str) -> None:
+        line = self._lines.get(tenant)
+        if line:  # the slot goes to the first in line: the tenant's count does not change
+            start = line.popleft()
+            WAITING.labels(self.name, tenant).set(len(line))
+            if not line:
+                del self._lines[tenant]
+            start()
+            return
         self._held[tenant] -= 1
         IN_FLIGHT.labels(self.name, tenant).set(self._held[tenant])
         if self._held[tenant] <= 0:

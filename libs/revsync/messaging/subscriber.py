@@ -9,11 +9,16 @@ dropped silently: every message ends acknowledged after handling, or in the DLQ.
 Fairness between tenants (ARCHITECTURE section 8). A subscriber with several workers also
 bounds, per tenant, the messages this process handles at once (`tenant_max_in_flight`, by
 default half the workers; one `TenantSlots` may be shared by several subscribers). A message
-whose tenant is at its bound is not waited for: it is NAKed at once with a short delay that
-doubles with each delivery (jittered, at most `defer_most_s`), so it gives its worker back
-to the other tenants and comes back later, possibly to another replica. Waiting instead
-(the message kept `in_progress` in a per-tenant queue) would either hold a worker, which is
-the stall this prevents, or park an unbounded number of messages in memory.
+whose tenant is at its bound gives its worker back at once and:
+- waits in the tenant's line in this process (up to `tenant_line_most` per tenant), kept
+  alive with `in_progress` more often than `ack_wait`, and runs as soon as one of the
+  tenant's slots is released, with no delay and no redelivery: a tenant's backlog runs at
+  its bound's full pace and costs the server nothing more. The subscriber acknowledges by
+  hand (AckPolicy.MANUAL) for this: a waiting message leaves the handler unacknowledged;
+- or, when its line is full, is NAKed with a short delay that doubles with each delivery
+  (jittered, at most `defer_most_s`) and comes back later, possibly to another replica.
+Nothing waits while holding a worker (the stall this prevents), and what waits in memory is
+bounded. If the process dies, the waiting messages are simply delivered again.
 
 A deferral is not an attempt, yet JetStream counts it in `num_delivered`. So:
 - the consumer of a fair subscriber has no `max_deliver` of its own (JetStream would
@@ -33,6 +38,7 @@ Deferred messages stay "ack pending" on the server: a fair consumer allows
 the window that the other tenants' new messages need.
 """
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
@@ -77,6 +83,7 @@ class DeliveryPolicy:
     # (each deferral is a NAK and a KV write), short enough to refill free slots quickly
     defer_most_s: float = 15.0
     max_ack_pending: int = 20_000
+    tenant_line_most: int = 500  # messages of a tenant at its bound waiting in this process
 
     def delay_after(self, deliveries: int) -> float:
         return self.backoff_s[min(deliveries, len(self.backoff_s)) - 1]
@@ -130,7 +137,8 @@ def durable_subscriber(
     durable = consumer_name(service, name)
     stream = Subjects.stream_of(subject)
     if slots is None and workers > 1:
-        slots = TenantSlots(policy.tenant_max_in_flight or default_tenant_bound(workers), durable)
+        bound = policy.tenant_max_in_flight or default_tenant_bound(workers)
+        slots = TenantSlots(bound, durable, policy.tenant_line_most)
     deferrals = Deferrals(durable)
     config = ConsumerConfig(
         durable_name=durable,
@@ -191,7 +199,9 @@ def durable_subscriber(
             delay=deferral_delay(meta.num_delivered, policy.defer_s, policy.defer_most_s)
         )
 
-    async def attempt(message: NatsMessage, js: JsClient) -> None:
+    async def attempt(message: NatsMessage, js: JsClient) -> float | None:
+        """Handle one delivery. None: settled (handled, or dead-lettered); else the delay
+        after which it must be delivered again."""
         delivered = message.raw_message.metadata.num_delivered
         if delivered > policy.max_deliver:
             attempts = await attempts_of(js, message)
@@ -203,12 +213,12 @@ def durable_subscriber(
                     f"no outcome after {policy.max_deliver} deliveries (crash or timeout)",
                     attempts,
                 )
-                return
+                return None
         try:
             parsed = model.from_bytes(message.body)
         except ValidationError as error:
             await dead_letter(js, message, durable, f"malformed {model.__name__}: {error}")
-            return
+            return None
         try:
             await handler(parsed)
         except Exception as error:
@@ -217,7 +227,7 @@ def durable_subscriber(
                 await dead_letter(
                     js, message, durable, f"{type(error).__name__}: {error}", attempts
                 )
-                return
+                return None
             log.warning(
                 "handler failed; message will be redelivered",
                 consumer=durable,
@@ -226,20 +236,75 @@ def durable_subscriber(
                 attempts=attempts,
                 error=f"{type(error).__name__}: {error}",
             )
-            raise NackMessage(delay=policy.delay_after(attempts)) from error
+            return policy.delay_after(attempts)
+        return None
 
-    async def consume(message: NatsMessage, js: JsClient) -> None:
-        if slots is None:
-            await attempt(message, js)
-            return
-        tenant = Subjects.tenant_of(message.raw_message.subject)
-        if not slots.try_acquire(tenant):
-            await defer(message, js, tenant)
-            return
+    async def consume_unbounded(message: NatsMessage, js: JsClient) -> None:
+        redeliver_in = await attempt(message, js)
+        if redeliver_in is not None:
+            raise NackMessage(delay=redeliver_in)
+
+    # The fair path acknowledges by hand (AckPolicy.MANUAL): a message that waits in its
+    # tenant's line returns from `consume` unacknowledged and is settled when it has run.
+    handling = asyncio.Semaphore(max(1, workers))  # what runs at once, waiting lines included
+    waiting: dict[int, NatsMessage] = {}  # id -> message in a tenant's line (kept alive)
+    running: set[asyncio.Task[None]] = set()
+    keep_alive: list[asyncio.Task[None]] = []
+
+    async def run_holding_slot(message: NatsMessage, js: JsClient, tenant: str) -> None:
+        assert slots is not None
         try:
-            await attempt(message, js)
+            async with handling:
+                redeliver_in = await attempt(message, js)
+            if redeliver_in is None:
+                await message.ack()
+            else:
+                await message.nack(delay=redeliver_in)
         finally:
             slots.release(tenant)
+
+    def start_waiting(message: NatsMessage, js: JsClient, tenant: str) -> None:
+        """Called by `slots.release` with a slot of `tenant` already held for it."""
+        waiting.pop(id(message), None)
+        task = asyncio.create_task(run_holding_slot(message, js, tenant))
+        running.add(task)
+        task.add_done_callback(finished)
+
+    def finished(task: asyncio.Task[None]) -> None:
+        running.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error(  # not settled: JetStream delivers it again after `ack_wait`
+                "message from a tenant's line failed", consumer=durable,
+                error=repr(task.exception()),
+            )  # fmt: skip
+
+    async def keep_waiting_alive() -> None:
+        """Tell JetStream, more often than `ack_wait`, that waiting messages are in hand."""
+        every = max(0.5, policy.ack_wait_s / 3)
+        while waiting:
+            await asyncio.sleep(every)
+            for message in list(waiting.values()):
+                try:
+                    await message.in_progress()
+                except (NatsError, TimeoutError) as error:
+                    log.warning("waiting message not kept alive", consumer=durable,
+                                error=repr(error))  # fmt: skip
+        keep_alive.clear()
+
+    async def consume_fairly(message: NatsMessage, js: JsClient) -> None:
+        assert slots is not None
+        tenant = Subjects.tenant_of(message.raw_message.subject)
+        if slots.try_acquire(tenant):
+            await run_holding_slot(message, js, tenant)
+            return
+        if slots.wait_for_slot(tenant, lambda: start_waiting(message, js, tenant)):
+            waiting[id(message)] = message
+            if not keep_alive:
+                keep_alive.append(asyncio.create_task(keep_waiting_alive()))
+            return
+        await defer(message, js, tenant)
+
+    consume = consume_unbounded if slots is None else consume_fairly
 
     consume.__name__ = f"consume_{durable.replace('-', '_')}"
     broker.subscriber(  # type: ignore[call-overload]
@@ -248,7 +313,7 @@ def durable_subscriber(
         durable=durable,
         config=config,
         pull_sub=PullSub(batch_size=max(1, workers), timeout=1.0),
-        ack_policy=AckPolicy.NACK_ON_ERROR,
+        ack_policy=AckPolicy.NACK_ON_ERROR if slots is None else AckPolicy.MANUAL,
         **({"max_workers": workers} if workers > 1 else {}),
     )(consume)
 
