@@ -11,6 +11,7 @@ from typing import ClassVar
 import pytest
 from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
+from opentelemetry import trace
 from prometheus_client import REGISTRY
 from revsync.contracts import Command, Subjects
 from revsync.devservers import DevServers
@@ -216,3 +217,38 @@ async def test_a_tenants_backlog_waits_in_line_unacknowledged_and_runs_once_at_i
     assert not deferred, "the backlog waited in line, it was not deferred"
     info = await js.consumer_info("COMMANDS", consumer)
     assert info.num_ack_pending == 0 and info.num_redelivered == 0
+
+
+async def test_a_message_from_the_line_runs_in_its_own_trace_not_in_the_releasers(
+    broker: NatsBroker, js: JetStreamContext, tenant: str
+):
+    """A waiting message is started by whichever message releases the slot: it must still
+    run in its own delivery's context (trace id from its headers), or its spans and logs
+    would be attributed to another message."""
+    seen: dict[str, str] = {}
+
+    async def record_trace(command: FairPing) -> None:
+        await asyncio.sleep(0.1)
+        seen[command.note] = format(trace.get_current_span().get_span_context().trace_id, "032x")
+
+    durable_subscriber(
+        broker,
+        service=f"svc{secrets.token_hex(4)}",
+        name="fairping",
+        subject=Subjects.command(tenant, "revio", "ticket", "fairping"),
+        model=FairPing,
+        handler=record_trace,
+        policy=DeliveryPolicy(max_deliver=3, ack_wait_s=10.0, tenant_max_in_flight=1),
+        workers=4,
+    )
+    await broker.start()
+    sent: dict[str, str] = {}
+    for i in range(6):
+        command = FairPing(tenant_id=tenant, note=f"n{i}")
+        trace_id = secrets.token_hex(16)
+        sent[command.note] = trace_id
+        headers = {"Nats-Msg-Id": str(command.message_id),
+                   "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"}  # fmt: skip
+        await js.publish(command.subject, command.to_bytes(), headers=headers)
+    await wait_for(lambda: len(seen) == 6, within_s=30)
+    assert seen == sent

@@ -39,6 +39,7 @@ the window that the other tenants' new messages need.
 """
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
@@ -263,10 +264,13 @@ def durable_subscriber(
         finally:
             slots.release(tenant)
 
-    def start_waiting(message: NatsMessage, js: JsClient, tenant: str) -> None:
-        """Called by `slots.release` with a slot of `tenant` already held for it."""
+    def start_waiting(
+        message: NatsMessage, js: JsClient, tenant: str, context: contextvars.Context
+    ) -> None:
+        """Called by `slots.release` with a slot of `tenant` already held for it; runs in
+        the message's own context (its trace), not in that of the message that released."""
         waiting.pop(id(message), None)
-        task = asyncio.create_task(run_holding_slot(message, js, tenant))
+        task = asyncio.create_task(run_holding_slot(message, js, tenant), context=context)
         running.add(task)
         task.add_done_callback(finished)
 
@@ -297,7 +301,8 @@ def durable_subscriber(
         if slots.try_acquire(tenant):
             await run_holding_slot(message, js, tenant)
             return
-        if slots.wait_for_slot(tenant, lambda: start_waiting(message, js, tenant)):
+        context = contextvars.copy_context()  # this delivery's trace, for when it runs
+        if slots.wait_for_slot(tenant, lambda: start_waiting(message, js, tenant, context)):
             waiting[id(message)] = message
             if not keep_alive:
                 keep_alive.append(asyncio.create_task(keep_waiting_alive()))
