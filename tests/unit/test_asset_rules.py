@@ -312,7 +312,8 @@ def test_a_failed_upsert_is_retried_on_the_next_change():
     assert retry.events[0].data["rule"] == "retry_after_failure"
 
 
-def test_an_older_upsert_applied_after_a_newer_one_is_followed_by_the_newer_one_again():
+def two_upserts_in_flight() -> tuple[AssetState, Decision, Decision]:
+    """An endpoint upserted, then renamed (pc9) before the first upsert's result came back."""
     asset = observed(endpoint())
     first = decide_asset(ctx(), asset, ON, "1001")
     asset = apply(asset, first)
@@ -321,6 +322,11 @@ def test_an_older_upsert_applied_after_a_newer_one_is_followed_by_the_newer_one_
     )
     second = decide_asset(ctx(), asset, ON, "1001")
     asset = apply(asset, second)
+    return asset, first, second
+
+
+def test_an_older_upsert_applied_after_a_newer_one_is_followed_by_the_newer_one_again():
+    asset, first, second = two_upserts_in_flight()
     newer = decide_upsert_result(ctx(), asset, answer(second.commands[0], asset_id="A-1"), ON)
     assert newer.event_types == [E.RECORDED, E.WRITE_BACK_SKIPPED]
     asset = apply(asset, newer)
@@ -334,14 +340,7 @@ def test_an_older_upsert_applied_after_a_newer_one_is_followed_by_the_newer_one_
 
 
 def test_the_newest_upserts_result_after_an_older_one_that_landed_last_sends_the_newest_again():
-    asset = observed(endpoint())
-    first = decide_asset(ctx(), asset, ON, "1001")
-    asset = apply(asset, first)
-    asset = apply(
-        asset, observe_endpoint(ctx(), asset, change(endpoint(hostname="pc9"), minutes=1))
-    )
-    second = decide_asset(ctx(), asset, ON, "1001")
-    asset = apply(asset, second)
+    asset, first, second = two_upserts_in_flight()
     applied_last = answer(first.commands[0], asset_id="A-1")
     older = decide_upsert_result(ctx(), asset, applied_last, ON)
     assert E.UPSERT_REQUESTED not in older.event_types  # nothing newer has landed yet

@@ -708,12 +708,18 @@ def test_a_site_carrying_the_connectors_address_marker_is_that_addresses_site():
     assert not any(isinstance(c, CreateRmmSite) for c in decision.commands)
 
 
-def test_an_older_update_applied_after_a_newer_one_is_followed_by_the_newer_values_again():
+def two_renames_in_flight() -> tuple[LinkState, str, str]:
+    """A link renamed in Rev.io twice; (link, first update's id, newer update's id)."""
     link, first = renamed_in_revio(SyncSettings())
     link = link.with_(customer=link.customer.model_copy(update={"name": "Acme Three"}))
     second = reconcile(ctx(), link, SyncSettings())
     link = apply(link, second.events)
     newer = second.events[0].data["command_id"]
+    return link, first, newer
+
+
+def test_an_older_update_applied_after_a_newer_one_is_followed_by_the_newer_values_again():
+    link, first, newer = two_renames_in_flight()
     landed = {"command_id": newer, "verb": "rmm.company.update", "at": T1.isoformat()}
     link = evolve_link(link, E.COMMAND_SUCCEEDED, landed)
     assert rewrite_after_older_write(ctx(), link, newer, T1).empty  # the newest: nothing to redo
@@ -726,11 +732,7 @@ def test_an_older_update_applied_after_a_newer_one_is_followed_by_the_newer_valu
 
 
 def test_the_newer_updates_result_coming_back_after_an_older_one_that_landed_last_redoes_it():
-    link, first = renamed_in_revio(SyncSettings())
-    link = link.with_(customer=link.customer.model_copy(update={"name": "Acme Three"}))
-    second = reconcile(ctx(), link, SyncSettings())
-    link = apply(link, second.events)
-    newer = second.events[0].data["command_id"]
+    link, first, newer = two_renames_in_flight()
     older_landed = {"command_id": first, "verb": "rmm.company.update", "at": T1.isoformat()}
     link = evolve_link(link, E.COMMAND_SUCCEEDED, older_landed)
     assert rewrite_after_older_write(ctx(), link, first, T1).empty  # nothing newer landed yet
