@@ -42,10 +42,14 @@ def should_write_back(settings: SyncSettings, asset_id: str | None, rmm_value: s
     return settings.write_revio_id_to_rmm and asset_id is not None and rmm_value != asset_id
 
 
-def write_back_in_flight(asset: AssetState, value: str | None) -> bool:
-    """Whether the write of `value` into the endpoint's field is requested and unanswered."""
+def write_back_in_flight(asset: AssetState, endpoint_id: str, value: str | None) -> bool:
+    """Whether the write of `value` into this endpoint's field is requested and unanswered
+    (a write to the endpoint the asset followed before a reinstall does not count)."""
     return any(
-        p["verb"] == E.WRITE_BACK_VERB and p.get("value") == value for p in asset.pending.values()
+        p["verb"] == E.WRITE_BACK_VERB
+        and p.get("value") == value
+        and p.get("endpoint_id") == endpoint_id
+        for p in asset.pending.values()
     )
 
 
@@ -55,7 +59,7 @@ def write_back(ctx: DecisionContext, asset: AssetState, settings: SyncSettings) 
         return NOTHING
     if not should_write_back(settings, asset.revio_asset_id, endpoint.revio_asset_id):
         return NOTHING
-    if write_back_in_flight(asset, asset.revio_asset_id):
+    if write_back_in_flight(asset, endpoint.id, asset.revio_asset_id):
         return NOTHING  # a sighting from before that write landed: its result settles it
     assert asset.revio_asset_id is not None
     command = SetRmmEndpointCustomField(

@@ -145,7 +145,12 @@ def evolve(asset: AssetState, type_: str, data: dict[str, Any]) -> AssetState:
             pending=_without(asset.pending, command_id),
         )
     if type_ == E.WRITE_BACK_REQUESTED:
-        entry = {"verb": E.WRITE_BACK_VERB, "previous": data["rmm_value"], "value": data["value"]}
+        entry = {
+            "verb": E.WRITE_BACK_VERB,
+            "endpoint_id": data.get("endpoint_id"),
+            "previous": data["rmm_value"],
+            "value": data["value"],
+        }
         changed = _field_value(asset, data["value"])
         return changed.with_(pending={**asset.pending, command_id: entry})
     if type_ == E.WRITTEN_BACK:

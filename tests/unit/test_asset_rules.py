@@ -221,6 +221,25 @@ def test_a_reinstalled_agent_is_the_same_asset_following_the_new_endpoint():
     )
 
 
+def test_a_reinstalled_endpoint_gets_the_id_written_while_the_old_ones_write_is_unanswered():
+    asset = synced(endpoint("ep-old", serial_number="SN-1"), WRITE)
+    assert [p.get("endpoint_id") for p in asset.pending.values()] == ["ep-old"]  # in flight
+    moved = apply(
+        asset,
+        observe_endpoint(ctx(), asset, change(endpoint("ep-new", serial_number="SN-1"), minutes=1)),
+    )
+    decision = decide_asset(ctx(), moved, WRITE, "1001")
+    moved = apply(moved, decision)
+    (upsert,) = [c for c in decision.commands if isinstance(c, UpsertRevioAsset)]
+    result = decide_upsert_result(ctx(), moved, answer(upsert, asset_id="A-1"), WRITE)
+    writes = [
+        (c.endpoint_id, c.value)
+        for c in (*decision.commands, *result.commands)
+        if isinstance(c, SetRmmEndpointCustomField)
+    ]
+    assert writes == [("ep-new", "A-1")], "written once, to the new endpoint"
+
+
 def test_an_older_observation_of_the_same_endpoint_is_stale_but_not_of_another():
     asset = observed(endpoint(hostname="new"))
     later = apply(
