@@ -179,6 +179,39 @@ async def test_a_persons_journal_entry_right_after_our_write_is_reported_not_tak
     assert len(reported) == len({str(c["ticket"]) for c in reported})  # each state once
 
 
+async def test_a_persons_reply_on_a_ticket_we_just_created_is_reported_not_taken_for_our_echo(
+    servers: DevServers, database_url: str, js: JetStreamContext, pool: asyncpg.Pool,
+    tap: ChangeTap, sandbox: Sandbox,
+):  # fmt: skip
+    """Someone replies to a ticket revsync created before the handler reads it back (or the
+    ticket a retried create finds already has a reply): the reply is news, so the ticket is
+    reported with it instead of being hashed as our own echo."""
+    tenant = tap.tenant
+    async with running_connector(connector_settings(servers, database_url)) as connector:
+        counted = await baseline(tap)
+        api = connector.registry.served[tenant].runtime.api
+        create = api.create_ticket
+
+        async def person_replies_after(command: Any, type_id: str) -> str:
+            ticket_id = await create(command, type_id)
+            body = {"ticket_id": int(ticket_id), "message": "Looking into it"}
+            (await sandbox.person.post("/v1/TicketJournals", json=body)).raise_for_status()
+            return ticket_id
+
+        api.create_ticket = person_replies_after  # type: ignore[method-assign]
+        command = CreateRevioTicket(tenant_id=tenant, source_key="k-reply", customer_id="10002",
+                                    title="Disk full", description="C: is full")  # fmt: skip
+        await publish(js, command)
+        result = await outcome(pool, tenant, command.message_id)
+        assert result.ok, result
+        ticket_id = result.external_ids["ticket_id"]
+        await tap.until(lambda changes: len(of(changes, "ticket", ticket_id)) == 1)
+
+    reported = of(await tap.drain(), "ticket", ticket_id)
+    assert [[e["text"] for e in c["ticket"]["journal"]] for c in reported] == [["Looking into it"]]
+    assert len(tap.seen) == counted + 1
+
+
 async def test_a_webhook_notification_fetches_the_object_before_the_next_poll(
     servers: DevServers, database_url: str, sandbox: Sandbox, tap: ChangeTap
 ):

@@ -1,8 +1,13 @@
 """Rev.io sandbox: `search.<field>` filters, date ranges, custom fields and `search.sort`."""
 
+from zoneinfo import ZoneInfo
+
 import httpx
+import pytest
+from starlette.datastructures import QueryParams
 
 from services.sandbox.common import clock
+from services.sandbox.revio import customfields, search
 
 NEW_TICKET = {"customer_id": 10001, "ticket_type_id": 1, "description": "Printer jammed"}
 
@@ -136,3 +141,60 @@ async def test_lookups_filter_by_name_and_active(revio: httpx.AsyncClient) -> No
 
     assert [ticket_type["name"] for ticket_type in alert_type] == ["RMM Alert"]
     assert [profile["active"] for profile in inactive] == [False]
+
+
+async def test_a_custom_field_filter_matches_only_that_field_and_follows_patches(
+    revio: httpx.AsyncClient,
+) -> None:
+    def ticket(fields: list[dict[str, str]]) -> dict:
+        return {**NEW_TICKET, "fields": fields}
+
+    key, other = "RevSync Source Key", "RMM Ticket ID"
+    made = []
+    for fields in (
+        [{"label": other, "value": "alert:1"}],  # the value, but in another field
+        [{"label": other, "value": "x"}, {"label": key, "value": "alert:1"}],
+        [{"label": key, "value": "alert:2"}],
+        [{"label": key.upper(), "value": "alert:1"}],
+    ):
+        made.append((await revio.post("/v1/Tickets", json=ticket(fields))).json()["id"])
+    await revio.patch(
+        f"/v1/Tickets/{made[2]}",
+        json=[{"op": "replace", "path": "/fields/0/value", "value": "alert:1"}],
+        headers={"Content-Type": "application/json-patch+json"},
+    )
+
+    found = await records(revio, "/v1/Tickets", **{f"search.fields.{key}": "alert:1"})
+    paged = await revio.get(
+        "/v1/Tickets", params={f"search.fields.{key}": "alert:1", "page_size": 2, "page": 2}
+    )
+
+    assert [record["ticket_id"] for record in found] == made[1:]
+    assert [r["ticket_id"] for r in paged.json()["records"]] == made[3:]
+    assert paged.json()["has_more"] is False
+
+
+def test_a_custom_field_search_folds_labels_only_of_records_holding_the_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A connector looks for its marker before every create, through every ticket: records
+    that hold the value in no field are passed over without reading their labels."""
+    rows = [
+        {"ticket_id": n, "fields": [{"field_id": 1, "label": "Key", "value": f"k{n}"}]}
+        for n in range(1000)
+    ]
+    folded: list[str] = []
+
+    def field_value(fields: list, label: str) -> str | None:
+        folded.append(label)
+        return customfields.field_value(fields, label)
+
+    monkeypatch.setattr(search, "field_value", field_value)
+    page = search.search_page(
+        QueryParams({"search.fields.key": "k7"}), rows,
+        [search.Searchable("ticket_id", "id"), search.Searchable("fields", "custom_fields")],
+        ZoneInfo("UTC"), dict,
+    )  # fmt: skip
+
+    assert [record["ticket_id"] for record in page["records"]] == [7]
+    assert len(folded) == 1

@@ -21,6 +21,6 @@ def format_revio_date(moment: datetime) -> str:
 def parse_revio_date(text: str, zone: ZoneInfo) -> datetime:
     """A zone-less date in `zone`; an aware one is converted into `zone`. Raises ValueError."""
     parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(zone)
-    return parsed.replace(tzinfo=None)
+    if parsed.tzinfo is None:
+        return parsed  # the stored form: date filters parse every record's, so no copy
+    return parsed.astimezone(zone).replace(tzinfo=None)

@@ -74,7 +74,8 @@ def _predicate(field: Searchable, suffix: str, raw: str, zone: ZoneInfo) -> Pred
     if field.kind == "id":
         if not WHOLE_NUMBER.fullmatch(raw):
             raise RevioError(400, f"search.{field.name} must be a whole number.")
-        return lambda record: field.value(record) == int(raw)
+        number = int(raw)  # once, not per record: searches go through every record
+        return lambda record: field.value(record) == number
     if field.kind == "bool":
         if raw.lower() not in ("true", "false"):
             raise RevioError(400, f"search.{field.name} must be true or false.")
@@ -86,7 +87,18 @@ def _predicate(field: Searchable, suffix: str, raw: str, zone: ZoneInfo) -> Pred
 
 
 def _custom_field_equals(label: str, value: str) -> Predicate:
-    return lambda record: field_value(record["fields"], label) == value
+    """Whether the record's field `label` holds `value`. Every record is looked at (a
+    connector looks for its marker before each create), so the records holding `value` in
+    no field at all are passed over first, without folding any label's case."""
+
+    def matches(record: Record) -> bool:
+        fields = record["fields"]
+        for entry in fields:
+            if entry["value"] == value:
+                return field_value(fields, label) == value
+        return False
+
+    return matches
 
 
 def _filters(params: QueryParams, fields: dict[str, Searchable], zone: ZoneInfo) -> list[Predicate]:
@@ -134,7 +146,9 @@ def search_page(
     page_size = _integer(params, ("page_size", "search.page_size"), 10, 1, MAX_PAGE_SIZE)
     by_name = {field.name: field for field in fields}
     predicates = _filters(params, by_name, zone)
-    matched = [row for row in rows if all(predicate(row) for predicate in predicates)]
+    matched = list(rows)
+    for predicate in predicates:  # each narrows the last: no per-record loop over them
+        matched = list(filter(predicate, matched))
     sort = params.get("search.sort")
     if sort:
         field = by_name.get(sort.removeprefix("-"))
