@@ -17,10 +17,11 @@ one query, folds in memory and writes each row once, every table's rows in one s
 (`Rows.write_many`: COPY into a temporary table, then one INSERT ... ON CONFLICT).
 """
 
+import asyncio
 import gc
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import aclosing, asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -377,26 +378,61 @@ async def replay(
 ) -> int:
     """Drop every row of the projections' tables and fold the whole log again, in one
     transaction (readers see the old read model until the new one is complete). The log is
-    read `batch_size` events at a time; each row is written once, when the rows held not
-    written yet reach `rows_held`, or at the end. Returns the number of events read."""
+    read `batch_size` events at a time (the next batch on a second connection while this one
+    is folded, when the pool has one to spare); each row is written once, when the rows held
+    not written yet reach `rows_held`, or at the end. Returns the number of events read."""
     read = 0
     folds = [projection.fold() for projection in projections]
-    async with pool.acquire() as conn, conn.transaction():
+    async with pool.acquire() as conn, conn.transaction(), _spare(pool) as reader:
         with _cycles_collected_after():
             for projection in projections:
                 for table in projection.tables:
                     await conn.execute(f"DELETE FROM {table}")
-            position: Position = START
-            while batch := await read_all_with(conn, position, batch_size):
-                await _add(conn, folds, batch)
-                position = batch[-1].position
-                read += len(batch)
-                if sum(fold.held for fold in folds) >= rows_held:
-                    for fold in folds:
-                        await fold.write(conn)
+            batches = read_batches(reader or conn, batch_size, ahead=reader is not None)
+            async with aclosing(batches):  # no read left in flight on the way out
+                async for batch in batches:
+                    await _add(conn, folds, batch)
+                    read += len(batch)
+                    if sum(fold.held for fold in folds) >= rows_held:
+                        for fold in folds:
+                            await fold.write(conn)
             for fold in folds:
                 await fold.write(conn)
     return read
+
+
+@asynccontextmanager
+async def _spare(pool: asyncpg.Pool) -> AsyncIterator[Conn | None]:
+    """A second connection of the pool if it has one to spare at once, else None."""
+    if pool.get_idle_size() == 0 and pool.get_size() >= pool.get_max_size():
+        yield None
+        return
+    async with pool.acquire() as conn:
+        yield conn
+
+
+async def read_batches(
+    conn: Conn, batch_size: int, ahead: bool = False, after: Position = START
+) -> AsyncGenerator[list[RecordedEvent], None]:
+    """The whole log after `after` in commit order, `batch_size` events at a time. `ahead`:
+    the next batch is read while the caller works on this one (`conn` then serves this
+    reader alone: the log is append-only and read gap-safe, so a connection of its own reads
+    the same events in the same order)."""
+    if not ahead:
+        while batch := await read_all_with(conn, after, batch_size):
+            after = batch[-1].position
+            yield batch
+        return
+    next_batch = asyncio.ensure_future(read_all_with(conn, after, batch_size))
+    try:
+        while batch := await next_batch:
+            next_batch = asyncio.ensure_future(read_all_with(conn, batch[-1].position, batch_size))
+            yield batch
+    finally:
+        if not next_batch.done():
+            next_batch.cancel()
+        with suppress(asyncio.CancelledError):
+            await next_batch
 
 
 @contextmanager

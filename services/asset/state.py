@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+from revsync.contracts.base import copy_with
 from revsync.contracts.rmm import RmmEndpoint
 from revsync.eventlog.model import RecordedEvent
 
@@ -40,10 +41,10 @@ class AssetState(BaseModel):
     latest_upsert: str | None = None  # the command that sent `pushed`
     latest_landed_at: datetime | None = None  # when it was applied (its result's time)
     older_landed_at: datetime | None = None  # the last time an earlier upsert was applied
-    pending: dict[str, dict[str, Any]] = {}  # command id -> what it was
+    pending: dict[str, dict[str, Any]] = Field(default_factory=dict)  # command id -> what it was
 
     def with_(self, **changes: Any) -> "AssetState":
-        return self.model_copy(update=changes)
+        return copy_with(self, changes)
 
     def follows(self, endpoint_id: str) -> bool:
         return self.endpoint is None or self.endpoint.id == endpoint_id

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
+from revsync.contracts.base import copy_with
 from revsync.contracts.revio import RevioCustomer
 from revsync.contracts.rmm import RmmCompany, RmmSite
 from revsync.eventlog.model import RecordedEvent
@@ -48,7 +49,7 @@ class State(BaseModel):
     observed_at: datetime | None = None
 
     def with_(self, **changes: Any) -> Any:
-        return self.model_copy(update=changes)
+        return copy_with(self, changes)
 
 
 class LinkState(State):

@@ -489,7 +489,8 @@ async def _replay(database_url: str) -> tuple[int, list[str], list[str]]:
     from services.console.projections import all_projections
 
     projections, missing = all_projections()
-    pool = await create_pool(database_url, max_size=2)
+    # one connection pauses the writers, one replays, one reads the log ahead
+    pool = await create_pool(database_url, max_size=3)
     try:
         async with pool.acquire() as conn:
             await apply_migrations(conn)

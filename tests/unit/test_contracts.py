@@ -6,7 +6,7 @@ from uuid import uuid4
 import pytest
 from pydantic import ValidationError
 from revsync.contracts import Result, ResultStatus, Subjects
-from revsync.contracts.base import caused_by
+from revsync.contracts.base import caused_by, copy_with
 from revsync.contracts.revio import CreateRevioTicket
 from revsync.contracts.rmm import RmmAlert, RmmAlertChanged, RmmCompany, RmmCompanyChanged
 
@@ -110,3 +110,21 @@ def test_filters_take_wildcards_where_builders_do_not():
     assert Subjects.filter("dlq") == "dlq.*.>"
     with pytest.raises(ValueError):
         Subjects.filter("cmd", system="re.vio")
+
+
+def test_copy_with_gives_what_model_copy_gives_and_leaves_the_original_alone():
+    from services.asset.state import AssetState
+
+    asset = AssetState(identifier="SN-1", pending={"c1": {"verb": "upsert"}})
+    changes = {"state": "pending", "rule": "endpoint_to_asset", "pending": {}}
+
+    copied = copy_with(asset, changes)
+
+    expected = asset.model_copy(update=changes)
+    assert type(copied) is AssetState
+    assert copied == expected
+    assert copied.model_fields_set == expected.model_fields_set
+    assert copied.model_dump(mode="json") == expected.model_dump(mode="json")
+    assert asset.state == "observed" and asset.pending == {"c1": {"verb": "upsert"}}
+    with pytest.raises(ValidationError):
+        copied.state = "synced"  # type: ignore[misc]  # still frozen

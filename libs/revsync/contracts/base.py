@@ -7,12 +7,36 @@ its subject is derived, never typed by hand.
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from revsync.contracts.subjects import Subjects, TenantId
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+_set = object.__setattr__
+
+
+def copy_with(model: ModelT, changes: dict[str, Any]) -> ModelT:
+    """`model.model_copy(update=changes)` (no validation either), several times faster:
+    replay folds copy states once per event, millions of times. Models with extra fields
+    allowed or private attributes take pydantic's own path."""
+    if (
+        model.__pydantic_extra__ is not None
+        or model.__pydantic_private__ is not None
+        or model.model_config.get("extra") == "allow"
+    ):
+        return model.model_copy(update=changes)
+    cls = type(model)
+    copied = cls.__new__(cls)
+    values = model.__dict__.copy()
+    values.update(changes)
+    _set(copied, "__dict__", values)
+    _set(copied, "__pydantic_extra__", None)
+    _set(copied, "__pydantic_fields_set__", model.__pydantic_fields_set__ | changes.keys())
+    _set(copied, "__pydantic_private__", None)
+    return copied
 
 
 def utc_now() -> datetime:
