@@ -65,32 +65,38 @@ class OutboxRelay:
                 "DELETE FROM outbox WHERE seq = ANY($1::bigint[])",
                 [row["seq"] for row, outcome in paired if outcome is None],
             )
-            for row, error in failed:
-                await self._wait(conn, row, error)
+            if failed:
+                await self._wait(conn, failed)
         self.published += len(rows) - len(failed)
         return len(rows)
 
-    async def _wait(self, conn: Conn, row: asyncpg.Record, error: Any) -> None:
-        if not isinstance(error, Exception):
-            raise error  # cancellation and the like are not a row's failure
-        attempts = row["attempts"] + 1
-        pause = retry_pause_s(attempts)
+    async def _wait(self, conn: Conn, failed: list[tuple[asyncpg.Record, Any]]) -> None:
+        """Set the rows that failed to wait (one statement), and say so once per batch."""
+        for _, error in failed:
+            if not isinstance(error, Exception):
+                raise error  # cancellation and the like are not a row's failure
+        attempts = [row["attempts"] + 1 for row, _ in failed]
+        errors = [f"{type(error).__name__}: {error}"[:500] for _, error in failed]
         await conn.execute(
-            "UPDATE outbox SET attempts = $2, last_error = $3,"
-            " retry_at = now() + make_interval(secs => $4) WHERE seq = $1",
-            row["seq"],
+            "UPDATE outbox o SET attempts = f.attempts, last_error = f.error,"
+            " retry_at = now() + make_interval(secs => f.pause)"
+            " FROM unnest($1::bigint[], $2::int[], $3::text[], $4::float8[])"
+            " AS f(seq, attempts, error, pause) WHERE o.seq = f.seq",
+            [row["seq"] for row, _ in failed],
             attempts,
-            f"{type(error).__name__}: {error}"[:500],
-            pause,
+            errors,
+            [retry_pause_s(n) for n in attempts],
         )
+        first, error = failed[0]
         log.error(
-            "outbox row not published; it waits and is tried again",
-            tenant_id=row["tenant_id"],
-            subject=row["subject"],
-            message_id=str(row["id"]),
-            attempts=attempts,
-            retry_in_s=pause,
-            error=repr(error),
+            "outbox rows not published; they wait and are tried again",
+            rows=len(failed),
+            tenants=sorted({row["tenant_id"] for row, _ in failed}),
+            subject=first["subject"],
+            message_id=str(first["id"]),
+            attempts=attempts[0],
+            retry_in_s=retry_pause_s(attempts[0]),
+            error=errors[0],
         )
 
     async def _publish(self, row: asyncpg.Record) -> None:
