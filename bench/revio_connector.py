@@ -15,7 +15,6 @@ sandbox. This measures the listing's HTTP side; publishing the `seen` changes is
 
 import asyncio
 import gc
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ import httpx
 import uvicorn
 from pydantic import SecretStr
 from revsync.db import create_pool
+from revsync.devservers import free_port
 from revsync.tenancy import RevioConnection
 from revsync.vendor.metrics import calls_made
 
@@ -41,12 +41,6 @@ MEASURE_S = 90.0
 TENANT = "bench-revio"
 ASSET_TYPE = "RMM Endpoint"
 ENDPOINTS_PER_ASSET = 5  # see the module's docstring
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def large_sandbox(clients: int) -> Any:
@@ -132,7 +126,7 @@ async def run(servers: BenchServers | None = None, scale: float = 1.0) -> dict[s
     if servers is None:
         async with bench_servers() as own:
             return await run(own, scale)
-    port = _free_port()
+    port = free_port()
     sandbox = start_sandbox(port, max(200, round(10_000 * scale)))
     pool = await create_pool(servers.database_url, max_size=4)
     connection = RevioConnection(

@@ -12,6 +12,7 @@ import ctypes
 import importlib.util
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -38,10 +39,46 @@ def _die_with_parent() -> None:
         _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def free_port() -> int:
+_handed_out: set[int] = set()
+_FALLBACK_EPHEMERAL_LOW = 32768
+
+
+def _ephemeral_low() -> int:
+    """The lowest port the kernel picks as the source port of an outgoing connection."""
+    try:
+        text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text()
+        return int(text.split()[0])
+    except (OSError, ValueError, IndexError):
+        return _FALLBACK_EPHEMERAL_LOW
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        try:
+            sock.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    """A port nothing listens on, for a server that binds it a moment later.
+
+    Chosen below the kernel's ephemeral range: a port the kernel handed out with `bind(0)` is
+    in that range, and between the check and the server's bind any outgoing connection of a
+    running service (to NATS, to PostgreSQL) may take it as its source port (CI saw the
+    console fail with "address already in use" that way). Never the same port twice per
+    process, so two servers started together do not get one port."""
+    low, high = 10_000, min(_ephemeral_low(), 65_536) - 1
+    if high <= low:
+        low, high = 1_024, high
+    generator = random.SystemRandom()
+    for _ in range(200):
+        port = generator.randint(low, high)
+        if port not in _handed_out and _bindable(port):
+            _handed_out.add(port)
+            return port
+    raise RuntimeError(f"no free port between {low} and {high}")
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], what: str, timeout: float) -> None:

@@ -6,7 +6,6 @@ Screenshots of each page go to test-output/."""
 
 import asyncio
 import secrets
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ from nats.js import JetStreamContext
 from opentelemetry import context, trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from revsync.contracts.rmm import RmmAlert, RmmAlertChanged
-from revsync.devservers import DevServers
+from revsync.devservers import DevServers, free_port
 from revsync.messaging import make_broker, publish
 from revsync.messaging.subscriber import REASON_HEADER
 from revsync.outbox import OutboxRelay
@@ -75,12 +74,6 @@ class Site:
     password: str
     js: JetStreamContext
     pool: asyncpg.Pool
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

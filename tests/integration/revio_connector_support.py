@@ -2,7 +2,6 @@
 pointing at it, the connector in-process, and taps on what it publishes and records."""
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from pydantic import SecretStr
 from revsync.contracts import Result
-from revsync.devservers import DevServers
+from revsync.devservers import DevServers, free_port
 from revsync.secrets_box import SecretBox
 from revsync.tenancy import RevioConnection, SyncSettings, Tenant
 from revsync.tenant_store import TenantStore
@@ -30,12 +29,6 @@ from services.sandbox.revio.notifier import DeliveryPolicy
 
 SECRET_KEY = Fernet.generate_key().decode()
 AUTH = ("integration@SANDBOX", "sandbox")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

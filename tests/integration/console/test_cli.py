@@ -3,7 +3,6 @@ progress to the end, mappings, audit, replay, sandbox."""
 
 import asyncio
 import secrets
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -17,7 +16,7 @@ import uvicorn
 import yaml
 from nats.js import JetStreamContext
 from revsync.db import connect, create_pool, ensure_database
-from revsync.devservers import DevServers
+from revsync.devservers import DevServers, free_port
 from revsync.eventlog.migrate import apply_migrations
 from revsync.secrets_box import SecretBox
 from revsync.tenancy import Tenant
@@ -36,12 +35,6 @@ from tests.integration.console.support import (
     small_world,
     wait_until,
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
