@@ -1,5 +1,6 @@
 """asyncpg pools with JSON codecs, and database creation for local runs and tests."""
 
+import weakref
 from typing import Any
 
 import asyncpg
@@ -21,9 +22,37 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+_HOLDING_SESSION_STATE: "weakref.WeakSet[asyncpg.Connection]" = weakref.WeakSet()
+
+
+def holds_session_state(conn: Conn) -> None:
+    """Say that `conn` now holds session state (a session advisory lock, a LISTEN): the pool
+    gives it the full reset when it comes back, whatever happened to the code that undoes it."""
+    # a pool hands out a proxy; its reset hook gets the connection behind it
+    raw = (
+        getattr(conn, "_con", None) if isinstance(conn, asyncpg.pool.PoolConnectionProxy) else conn
+    )
+    if raw is not None:
+        _HOLDING_SESSION_STATE.add(raw)
+
+
+async def _reset_on_release(conn: asyncpg.Connection) -> None:
+    """What a connection needs when it goes back to the pool. asyncpg has already rolled back
+    an open transaction and dropped its listener callbacks; its full reset query (unlock
+    advisory locks, close cursors, UNLISTEN, RESET ALL) is one more round trip on every
+    release, so it runs only on the connections `holds_session_state` marked. The rest of the
+    code keeps no session state: transaction-level locks and settings end with the
+    transaction, cursors live inside one."""
+    if conn in _HOLDING_SESSION_STATE:
+        _HOLDING_SESSION_STATE.discard(conn)
+        query = conn.get_reset_query()
+        if query:
+            await conn.execute(query)
+
+
 async def create_pool(dsn: str, max_size: int = 10, min_size: int = 1) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection
+        dsn, min_size=min_size, max_size=max_size, init=_init_connection, reset=_reset_on_release
     )
     assert pool is not None
     return pool

@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 from nats.js import JetStreamContext
 
-from revsync.db import Conn
+from revsync.db import Conn, holds_session_state
 from revsync.logs import get_logger
 from revsync.telemetry import producer_span
 from revsync.unit_of_work import OUTBOX_CHANNEL
@@ -109,6 +109,7 @@ class OutboxRelay:
 
     async def run(self) -> None:
         async with self.pool.acquire() as listener:
+            holds_session_state(listener)
             await listener.add_listener(OUTBOX_CHANNEL, self._notified)
             try:
                 while True:

@@ -19,7 +19,7 @@ import asyncpg
 from opentelemetry import propagate, trace
 
 from revsync.contracts.base import Message
-from revsync.db import Conn
+from revsync.db import Conn, holds_session_state
 from revsync.eventlog.model import ANY_VERSION, NewEvent
 from revsync.eventlog.store import append_in_transaction, read_events_by_id
 from revsync.projection import Projection, apply_all
@@ -33,6 +33,7 @@ WRITERS_LOCK = 0x72657673796E63  # "revsync"
 async def pause_writers(conn: Conn) -> None:
     """Wait for the units of work in flight to end and keep new ones waiting until
     `resume_writers` (or until `conn` closes)."""
+    holds_session_state(conn)
     await conn.execute("SELECT pg_advisory_lock($1)", WRITERS_LOCK)
 
 

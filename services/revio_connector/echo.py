@@ -27,6 +27,7 @@ from typing import Any
 
 import asyncpg
 from revsync.contracts.revio import RevioTicket, UpdateRevioTicket
+from revsync.db import holds_session_state
 
 _NAMESPACE = "revsync:revio-writes"
 
@@ -58,6 +59,7 @@ async def exclusive(pool: asyncpg.Pool, tenant_id: str, entity: str) -> AsyncIte
     writes of the emission, so the emission needs no second connection."""
     key = (_NAMESPACE, f"{tenant_id}:{entity}")
     async with pool.acquire() as conn:
+        holds_session_state(conn)
         await conn.execute("SELECT pg_advisory_lock(hashtext($1), hashtext($2))", *key)
         try:
             yield conn

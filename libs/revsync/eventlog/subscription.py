@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-from revsync.db import Conn
+from revsync.db import Conn, holds_session_state
 from revsync.eventlog.model import START, Position, RecordedEvent
 from revsync.eventlog.store import EVENTS_CHANNEL, EventStore
 
@@ -37,6 +37,7 @@ class CatchUpSubscription:
 
     async def _listen(self) -> None:
         self._listener = await self.store.pool.acquire()
+        holds_session_state(self._listener)
         await self._listener.add_listener(EVENTS_CHANNEL, self._notified)
 
     async def close(self) -> None:
