@@ -34,7 +34,7 @@ from typing import Any
 import asyncpg
 import nats
 
-from bench.procstats import ProcessUse, embedded_servers, use_of
+from bench.procstats import stack_usage
 from bench.results import Figure
 from bench.servers import BenchServers
 from services.sandbox.seed import generate_world
@@ -260,15 +260,6 @@ def call_kinds(counts: dict[str, int]) -> Counter[str]:
 # -- the run --------------------------------------------------------------------------------
 
 
-def usage(stack: E2EStack) -> list[ProcessUse]:
-    pids = {f"{p.name}-{i}": p.popen.pid for name, replicas in stack.processes.items()
-            for i, p in enumerate(replicas) if p.popen is not None}  # fmt: skip
-    if stack.sandbox is not None:
-        pids["sandbox"] = stack.sandbox.pid
-    pids |= embedded_servers()
-    return [found for name, pid in pids.items() if (found := use_of(name, pid)) is not None]
-
-
 async def run(
     servers: BenchServers, size: str | int, log: Log, within_s: float | None = None
 ) -> dict[str, Any]:
@@ -291,7 +282,7 @@ async def run(
             seen = await watch(tenant, conn, client.jetstream(), answer["id"], started,
                                within_s, log)  # fmt: skip
             ended_s = time.monotonic() - started
-            processes = usage(stack)
+            processes = stack_usage(stack)
             stack.check_alive()
             calls = {system: await tenant.vendor_calls(system) for system in ("rmm", "revio")}
             after = await account_counts(tenant)

@@ -29,6 +29,7 @@ storm, a world of `storm_clients` clients). How each instant is taken: `pipeline
 
 import asyncio
 import math
+import os
 import signal
 import tempfile
 import time
@@ -53,6 +54,7 @@ from bench.pipeline_support import (
     wait_for,
 )
 from bench.pipeline_support import linked_endpoints as find_endpoints
+from bench.procstats import cpu_spent, stack_usage
 from bench.results import Figure
 from bench.servers import BenchServers
 from tests.e2e.pipeline_support import sync_until_linked
@@ -174,9 +176,11 @@ async def steady_latency(
         count = max(2, round(rate * sizes.seconds))
         alerts = [(endpoints[i % len(endpoints)], f"lat{attempt}-{i}") for i in range(count)]
         run.log(f"issue 6: {count} alerts at {rate:.0f}/s (rate limits off)")
+        before = stack_usage(run.stack)
         reached, joined, sustained = await measure(
             run, tenant, raiser, alerts, rate, max(90.0, 3 * sizes.seconds)
         )
+        spent = cpu_spent(before, stack_usage(run.stack))
         attempts.append((rate, reached, joined, sustained))
         if sustained:
             break
@@ -184,6 +188,7 @@ async def steady_latency(
         run.log(f"{attempts[-1][0]:.0f}/s not sustained (tickets at {throughput(joined):.1f}/s)"
                 f"; measuring again at {rate:.0f}/s")  # fmt: skip
     wanted, (rate, reached, joined, sustained) = attempts[0][0], attempts[-1]
+    ticketed = sum(1 for t in joined.values() if t.created is not None)
     total = quantiles(spans_ms(joined.values(), "alert_to_ticket"))
     polling = quantiles(spans_ms(joined.values(), "polling"))
     inside = quantiles(spans_ms(joined.values(), "in_pipeline"))
@@ -205,8 +210,29 @@ async def steady_latency(
         Figure("pipeline_in_pipeline_p99_target_over_value",
                "  in pipeline: 250 ms / p99 (>= 1: p99 < 250 ms)",
                IN_PIPELINE_P99_TARGET_MS / inside[1], "(ratio)", target=1.0),
+        *cpu_per_alert(spent, ticketed),
     ]  # fmt: skip
     return figures, {"sustained_rate": reached if sustained else 0.8 * throughput(joined)}
+
+
+def cpu_per_alert(spent: dict[str, float], ticketed: int) -> list[Figure]:
+    """What one alert ticket costs in CPU, by process (the services, the sandbox answering
+    for both vendors, NATS, PostgreSQL) while the steady phase ran (their idle polling
+    included), and the rate those costs allow on this machine's cores."""
+    if not ticketed or not spent:
+        return []
+    per_alert = {name: 1000 * seconds / ticketed for name, seconds in spent.items()}
+    total = sum(per_alert.values())
+    cores = os.cpu_count() or 1
+    return [
+        *(Figure(f"pipeline_cpu_ms_per_alert_{name.replace('-', '_')}",
+                 f"  CPU per alert ticket: {name}", ms, "ms")
+          for name, ms in sorted(per_alert.items(), key=lambda kv: -kv[1])),
+        Figure("pipeline_cpu_ms_per_alert", "CPU per alert ticket, all processes", total, "ms"),
+        Figure("pipeline_cpu_bound_alerts_per_s",
+               f"alert rate the CPU cost allows on {cores} cores", cores * 1000 / total,
+               "alerts/s"),
+    ]  # fmt: skip
 
 
 async def decisions_per_second(

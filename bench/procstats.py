@@ -2,8 +2,12 @@
 NATS and PostgreSQL), read from /proc through psutil at the end of a run."""
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import psutil
+
+if TYPE_CHECKING:
+    from tests.e2e.stack import E2EStack
 
 
 @dataclass(frozen=True)
@@ -52,3 +56,19 @@ def embedded_servers() -> dict[str, int]:
         elif "postgres" in command:
             found["postgres"] = child.pid
     return found
+
+
+def stack_usage(stack: "E2EStack") -> list[ProcessUse]:
+    """Every process of an e2e stack (each replica, the sandbox) and the embedded servers."""
+    pids = {f"{p.name}-{i}": p.popen.pid for name, replicas in stack.processes.items()
+            for i, p in enumerate(replicas) if p.popen is not None}  # fmt: skip
+    if stack.sandbox is not None:
+        pids["sandbox"] = stack.sandbox.pid
+    pids |= embedded_servers()
+    return [found for name, pid in pids.items() if (found := use_of(name, pid)) is not None]
+
+
+def cpu_spent(before: list[ProcessUse], after: list[ProcessUse]) -> dict[str, float]:
+    """CPU seconds each process spent between two `stack_usage` readings."""
+    start = {use.name: use.cpu_s for use in before}
+    return {use.name: use.cpu_s - start[use.name] for use in after if use.name in start}

@@ -37,6 +37,8 @@ class Span:
     kind: str
     service: str
     attributes: dict[str, Any] = field(hash=False, compare=False)
+    start_ns: int = field(default=0, compare=False)
+    end_ns: int = field(default=0, compare=False)
 
     def describe(self) -> str:
         return f"{self.service}: {self.name} ({self.kind})"
@@ -71,6 +73,8 @@ def decode(body: bytes) -> list[Span]:
                         kind=SPAN_KINDS.get(span.kind, str(span.kind)),
                         service=service,
                         attributes={kv.key: _value(kv.value) for kv in span.attributes},
+                        start_ns=span.start_time_unix_nano,
+                        end_ns=span.end_time_unix_nano,
                     )
                 )
     return spans
