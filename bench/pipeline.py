@@ -38,8 +38,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
+import nats
 
+from bench.initial_sync import consumer_lag
 from bench.pipeline_support import (
     AlertRaiser,
     ChangeWatch,
@@ -171,7 +174,7 @@ async def steady_latency(
     run: Run, tenant: E2ETenant, raiser: AlertRaiser, sizes: PipelineSizes,
     endpoints: list[dict[str, Any]],
 ) -> tuple[list[Figure], dict[str, float]]:  # fmt: skip
-    rate, attempts = sizes.rate, []
+    rate, attempts, cost = sizes.rate, [], None
     for attempt in range(2):
         count = max(2, round(rate * sizes.seconds))
         alerts = [(endpoints[i % len(endpoints)], f"lat{attempt}-{i}") for i in range(count)]
@@ -180,7 +183,9 @@ async def steady_latency(
         reached, joined, sustained = await measure(
             run, tenant, raiser, alerts, rate, max(90.0, 3 * sizes.seconds)
         )
-        spent = cpu_spent(before, stack_usage(run.stack))
+        if cost is None:  # the CPU an alert costs at the rate asked for (idle polls amortised)
+            ticketed = sum(1 for t in joined.values() if t.created is not None)
+            cost = cpu_per_alert(cpu_spent(before, stack_usage(run.stack)), ticketed, rate)
         attempts.append((rate, reached, joined, sustained))
         if sustained:
             break
@@ -188,7 +193,6 @@ async def steady_latency(
         run.log(f"{attempts[-1][0]:.0f}/s not sustained (tickets at {throughput(joined):.1f}/s)"
                 f"; measuring again at {rate:.0f}/s")  # fmt: skip
     wanted, (rate, reached, joined, sustained) = attempts[0][0], attempts[-1]
-    ticketed = sum(1 for t in joined.values() if t.created is not None)
     total = quantiles(spans_ms(joined.values(), "alert_to_ticket"))
     polling = quantiles(spans_ms(joined.values(), "polling"))
     inside = quantiles(spans_ms(joined.values(), "in_pipeline"))
@@ -210,15 +214,40 @@ async def steady_latency(
         Figure("pipeline_in_pipeline_p99_target_over_value",
                "  in pipeline: 250 ms / p99 (>= 1: p99 < 250 ms)",
                IN_PIPELINE_P99_TARGET_MS / inside[1], "(ratio)", target=1.0),
-        *cpu_per_alert(spent, ticketed),
+        *(cost or []),
     ]  # fmt: skip
     return figures, {"sustained_rate": reached if sustained else 0.8 * throughput(joined)}
 
 
-def cpu_per_alert(spent: dict[str, float], ticketed: int) -> list[Figure]:
+async def settle(run: Run, quiet_s: float = 5.0, within_s: float = 600.0) -> None:
+    """Wait for the initial syncs' tail (asset upserts, write-backs) to end, so the figures
+    measure the alerts alone: nothing pending on any consumer, the outbox empty and the event
+    log quiet for `quiet_s`."""
+    conn = await asyncpg.connect(run.database_url)
+    nc = await nats.connect(run.stack.nats_url)
+    try:
+        started, last_count, quiet_since = time.monotonic(), -1, time.monotonic()
+        while time.monotonic() - started < within_s:
+            count = await conn.fetchval("SELECT count(*) FROM events")
+            outbox = await conn.fetchval("SELECT count(*) FROM outbox")
+            lag = await consumer_lag(nc.jetstream())
+            now = time.monotonic()
+            if count != last_count or outbox or lag:
+                last_count, quiet_since = count, now
+            elif now - quiet_since >= quiet_s:
+                run.log(f"initial syncs settled after {now - started:.0f} s ({count:,} events)")
+                return
+            await asyncio.sleep(1.0)
+        run.log(f"initial syncs NOT settled within {within_s:.0f} s; measuring anyway")
+    finally:
+        await nc.close()
+        await conn.close()
+
+
+def cpu_per_alert(spent: dict[str, float], ticketed: int, rate: float) -> list[Figure]:
     """What one alert ticket costs in CPU, by process (the services, the sandbox answering
-    for both vendors, NATS, PostgreSQL) while the steady phase ran (their idle polling
-    included), and the rate those costs allow on this machine's cores."""
+    for both vendors, NATS, PostgreSQL) while alerts were raised at `rate` and ticketed
+    (their idle polling included), and the rate those costs allow on this machine's cores."""
     if not ticketed or not spent:
         return []
     per_alert = {name: 1000 * seconds / ticketed for name, seconds in spent.items()}
@@ -228,7 +257,8 @@ def cpu_per_alert(spent: dict[str, float], ticketed: int) -> list[Figure]:
         *(Figure(f"pipeline_cpu_ms_per_alert_{name.replace('-', '_')}",
                  f"  CPU per alert ticket: {name}", ms, "ms")
           for name, ms in sorted(per_alert.items(), key=lambda kv: -kv[1])),
-        Figure("pipeline_cpu_ms_per_alert", "CPU per alert ticket, all processes", total, "ms"),
+        Figure("pipeline_cpu_ms_per_alert",
+               f"CPU per alert ticket, all processes (raised at {rate:.0f}/s)", total, "ms"),
         Figure("pipeline_cpu_bound_alerts_per_s",
                f"alert rate the CPU cost allows on {cores} cores", cores * 1000 / total,
                "alerts/s"),
@@ -371,7 +401,7 @@ async def storm(
     )
     run.log(
         f"theoretical minimum: {len(conditions)} tickets x {per_ticket:.2f} calls "
-        f"(find + create) = {minimum_calls:.0f} calls at {REVIO_LIMIT_PER_MINUTE}/min = "
+        f"(create, searches) = {minimum_calls:.0f} calls at {REVIO_LIMIT_PER_MINUTE}/min = "
         f"{minimum_s:.0f} s (journal entries of repeats and polls come on top)"
     )
     return [
@@ -397,7 +427,8 @@ def _minus(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
 
 
 def _create_calls(calls: dict[str, int]) -> int:
-    """Calls a ticket create makes: its marker search (GET /v1/Tickets) and the POST."""
+    """Calls ticket creates made: the POSTs, and the searches (GET /v1/Tickets) for the marker
+    of a create tried before (a first try creates without one: `first_try`) or of a poll."""
     return sum(n for key, n in calls.items() if key in ("GET /v1/Tickets", "POST /v1/Tickets"))
 
 
@@ -433,6 +464,7 @@ async def _phases(run: Run, sizes: PipelineSizes) -> list[Figure]:
     )
     run.log(f"linked endpoints: L {len(latency_endpoints)}, A {len(noisy_endpoints)}, "
             f"S {len(storm_endpoints)}")  # fmt: skip
+    await settle(run)
     figures: list[Figure] = []
     raiser = AlertRaiser(latency)
     try:

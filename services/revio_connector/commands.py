@@ -19,6 +19,7 @@ from services.revio_connector.client.bodies import ticket_status
 from services.revio_connector.handlers import (
     Handlers,
     create_once,
+    first_try,
     record,
     record_ticket,
     rejected,
@@ -37,6 +38,7 @@ class RevioCommands(Handlers):
                 lambda: api.find_customer(command.rmm_company_id),
                 lambda: api.create_customer(command, method),
                 runtime.settings.revio_create_settle_s,
+                look_first=not await first_try(runtime, f"customer:{command.rmm_company_id}"),
             )
             await record(runtime, conn, "customer", customer_id)
             return {"customer_id": customer_id}
@@ -66,13 +68,8 @@ class RevioCommands(Handlers):
                 asset_id = str(held["inventory_item_id"])
                 await api.update_asset(held, command, type_id)
             else:
-                looked = True  # just now: the first look of `create_once` would repeat it
 
                 async def find() -> str | None:
-                    nonlocal looked
-                    if looked:
-                        looked = False
-                        return None
                     found = await api.find_asset(command.identifier, type_id)
                     return str(found["inventory_item_id"]) if found else None
 
@@ -80,6 +77,7 @@ class RevioCommands(Handlers):
                     find,
                     lambda: api.create_asset(command, type_id),
                     runtime.settings.revio_create_settle_s,
+                    look_first=False,  # it looked just now
                 )
             await record(runtime, conn, "asset", asset_id)
             return {"asset_id": asset_id}
@@ -97,6 +95,7 @@ class RevioCommands(Handlers):
                 lambda: api.find_ticket(command.source_key),
                 lambda: api.create_ticket(command, type_id),
                 runtime.settings.revio_create_settle_s,
+                look_first=not await first_try(runtime, f"ticket:{command.source_key}"),
             )
             await record(runtime, conn, "ticket", ticket_id)
             return {"ticket_id": ticket_id}
@@ -123,10 +122,12 @@ class RevioCommands(Handlers):
         async def work(runtime: TenantRuntime, conn: Conn) -> dict[str, str]:
             api = runtime.api
             before = await ticket_before(runtime, command.ticket_id)
+            marker = f"journal:{command.ticket_id}:{command.source_note_id}"
             journal_id = await create_once(
                 lambda: api.find_journal(command.ticket_id, command.source_note_id),
                 lambda: api.add_journal(command),
                 runtime.settings.revio_create_settle_s,
+                look_first=not await first_try(runtime, marker),
             )
             await record_ticket(
                 runtime,

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
-from revsync.connector import CommandExecutor, ObjectHashes, content_hash
+from revsync.connector import CommandExecutor, ObjectHashes, content_hash, first_attempt
 from revsync.contracts.base import Command
 from revsync.contracts.revio import RevioTicket
 from revsync.logs import get_logger
@@ -41,13 +41,16 @@ async def create_once(
     create: Callable[[], Awaitable[str]],
     settle_s: float,
     attempts: int = CREATE_ATTEMPTS,
+    look_first: bool = True,
 ) -> str:
     """The id of the record `create` makes, made at most once: its marker is looked for
     before each attempt, and after a failure that may hide a success (timeout, 5xx, lost
-    answer) we wait `settle_s` for Rev.io to finish before looking again."""
+    answer) we wait `settle_s` for Rev.io to finish before looking again. `look_first=False`
+    skips the first look when the caller knows nothing can be there yet (`first_try`, or it
+    has just looked itself)."""
     failure: VendorError | None = None
     for attempt in range(attempts + 1):
-        found = await find()
+        found = await find() if attempt or look_first else None
         if found is not None:
             return found
         if failure is not None and attempt == attempts:
@@ -64,6 +67,13 @@ async def create_once(
                      endpoint=error.endpoint, error=str(error), wait_s=pause)  # fmt: skip
             await asyncio.sleep(pause * random.uniform(1.0, 1.25))
     raise AssertionError("unreachable")
+
+
+async def first_try(runtime: TenantRuntime, marker: str) -> bool:
+    """Whether no create under `marker` was ever attempted for this tenant (recorded now, for
+    the next attempt): then Rev.io cannot hold a record under it and the search that looks
+    for one is a call saved."""
+    return await first_attempt(runtime.observer.pool, runtime.tenant.id, "revio", marker)
 
 
 async def record(

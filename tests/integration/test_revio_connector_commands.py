@@ -281,25 +281,35 @@ async def test_new_assets_cost_one_search_one_create_and_one_read_back_each(
     }, calls
 
 
-async def test_new_tickets_cost_one_search_one_create_and_one_read_back_each(
+async def test_new_tickets_cost_one_create_and_one_read_back_each(
     connector: Any, sandbox: Sandbox, js: JetStreamContext, pool: asyncpg.Pool, revio_tenant: str
 ):
-    """A ticket just created is read back without its journal (it has none; see
-    `handlers.record`), and the ticket types are looked up once (alert storms make many)."""
+    """A ticket whose source key was never tried is created without searching for it first
+    (`first_try`), read back without its journal (it has none; see `handlers.record`), and
+    the ticket types are looked up once (alert storms make many). A second command with a
+    source key already tried (a retry after a failed result) searches first and finds it."""
     await sandbox.control.delete("/_sandbox/requests")
-    for n in range(3):
-        created = await run(js, pool, CreateRevioTicket(
-            tenant_id=revio_tenant, source_key=f"alert:cost-{n}", customer_id="10001",
+    commands = [
+        CreateRevioTicket(
+            tenant_id=revio_tenant, source_key=f"alert:cost-{uuid4()}", customer_id="10001",
             title="Disk full", description=f"C: is 9{n}% full", ticket_type="RMM Alert",
-        ))  # fmt: skip
-        assert created.ok, created
+        )
+        for n in range(3)
+    ]  # fmt: skip
+    results = [await run(js, pool, command) for command in commands]
+    assert all(result.ok for result in results), results
     calls = await sandbox.requests("/v1/Ticket")
     assert calls == {
         "GET /v1/TicketTypes": 1,
-        "GET /v1/Tickets": 3,
         "POST /v1/Tickets": 3,
         "GET /v1/Tickets/{ticket_id}": 3,
     }, calls
+
+    await sandbox.control.delete("/_sandbox/requests")
+    again = await run(js, pool, commands[0].model_copy(update={"message_id": uuid4()}))
+    assert again.ok and again.external_ids == results[0].external_ids, again
+    calls = await sandbox.requests("/v1/Ticket")
+    assert calls.get("GET /v1/Tickets") == 1 and "POST /v1/Tickets" not in calls, calls
 
 
 async def test_two_upserts_of_one_asset_at_once_leave_it_whole_as_one_of_them(

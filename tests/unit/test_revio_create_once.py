@@ -53,3 +53,32 @@ async def test_an_unavailable_vendor_is_given_back_transient_after_a_last_look()
     with pytest.raises(VendorError) as caught:
         await create_once(revio.find, revio.create, settle_s=0, attempts=3)
     assert caught.value.transient and revio.posts == 3 and revio.created == []
+
+
+class CountingRevio(FakeRevio):
+    def __init__(self, *outcomes: VendorErrorKind | None, lands: bool = True) -> None:
+        super().__init__(*outcomes, lands=lands)
+        self.looks = 0
+
+    async def find(self) -> str | None:
+        self.looks += 1
+        return await super().find()
+
+
+async def test_a_first_try_creates_without_looking_for_its_marker():
+    revio = CountingRevio()
+    assert await create_once(revio.find, revio.create, settle_s=0, look_first=False) == "100"
+    assert revio.looks == 0 and revio.posts == 1
+
+
+async def test_a_first_try_whose_answer_was_lost_still_looks_before_trying_again():
+    revio = CountingRevio(VendorErrorKind.UNAVAILABLE)
+    assert await create_once(revio.find, revio.create, settle_s=0, look_first=False) == "100"
+    assert revio.looks == 1 and revio.posts == 1 and revio.created == ["100"]
+
+
+async def test_a_create_tried_before_looks_first_and_finds_what_the_earlier_try_made():
+    revio = CountingRevio()
+    revio.created.append("100")  # an earlier try created it, then its answer was lost
+    assert await create_once(revio.find, revio.create, settle_s=0) == "100"
+    assert revio.looks == 1 and revio.posts == 0
