@@ -34,3 +34,22 @@ async def test_limits_of_different_tenants_do_not_wait_for_each_other(
     assert grant.waited_s == 0.0
     assert not blocked.done()
     blocked.cancel()
+
+
+async def test_a_used_up_daily_quota_waits_for_the_next_day_and_counts_every_call(
+    pool: asyncpg.Pool, tenant: str
+):
+    limit = RateLimit("daily", calls=1000, per_seconds=1.0, daily=2)
+    limiter = SharedRateLimiter(pool, tenant, "revio")
+    for _ in range(2):
+        assert (await asyncio.wait_for(limiter.acquire(limit), timeout=5)).waited_s < 1.0
+    third = asyncio.create_task(limiter.acquire(limit))  # the quota is used up: until midnight
+    await asyncio.sleep(1.0)
+    assert not third.done()
+    third.cancel()
+    used = await pool.fetchval(
+        "SELECT used FROM rate_daily WHERE tenant_id = $1 AND vendor = 'revio'"
+        " AND bucket = 'daily'",
+        tenant,
+    )
+    assert used == 3
