@@ -2,7 +2,8 @@
 
 Traces go to the OTLP/HTTP collector in `OTEL_EXPORTER_OTLP_ENDPOINT` (Jaeger accepts OTLP on
 4318); with it unset, spans are still created (so trace ids reach the event log and the logs)
-but exported nowhere. httpx and asyncpg calls become child spans; FastStream's NATS
+but exported nowhere. httpx calls become child spans, and so do asyncpg queries when the
+spans are exported; FastStream's NATS
 middleware (see messaging.broker) carries the context across NATS in `traceparent` headers;
 what revsync publishes itself (connectors' changes, the outbox relay) goes through
 `producer_span`, and a connector's poll is a `span` of its own, the root of the traces of the
@@ -38,7 +39,8 @@ def setup_telemetry(service: str, otlp_endpoint: str | None) -> TracerProvider:
         provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     HTTPXClientInstrumentor().instrument()
-    AsyncPGInstrumentor().instrument()
+    if otlp_endpoint:  # a span per SQL statement doubles the client's CPU per query: only
+        AsyncPGInstrumentor().instrument()  # worth it when someone can look at them
     _configured = True
     return provider
 
