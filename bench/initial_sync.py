@@ -47,6 +47,7 @@ ENDPOINTS_PER_CLIENT = 10
 SELECTED = ["platform", "network"]
 QUIET_S = 10.0  # the event log has not grown for this long: steady
 # production intervals (FAST_POLLS would re-list 100,000 endpoints every 3 s), fast pick-up
+UNLIMITED = "10000000"
 BENCH_ENV = {
     "RMM_POLL_INTERVAL_S": "60",
     "RMM_COMPANY_POLL_INTERVAL_S": "300",
@@ -55,6 +56,9 @@ BENCH_ENV = {
     "REVIO_POLL_INTERVAL_S": "30",
     "REVIO_ASSET_POLL_INTERVAL_S": "600",
     "RMM_ENFORCE_RATE_LIMITS": "false",
+    # rate limits off means the connector's own pacing too (500/min would be the bottleneck)
+    "REVIO_RATE_PER_MINUTE": UNLIMITED,
+    "REVIO_RATE_PER_DAY": UNLIMITED,
     "LOG_LEVEL": "WARNING",
 }
 SERVICE_OF_CATEGORY = {"company-link": "company", "rmm-company": "company", "asset": "asset"}
