@@ -20,7 +20,7 @@ from bench import (
 )
 from bench.messaging import MessagingSizes
 from bench.results import RESULTS_PATH, Figure, machine, print_table, record
-from bench.servers import bench_servers
+from bench.servers import bench_servers, fresh_database
 from bench.workload import EventLogSizes
 
 SUBJECTS = (
@@ -132,7 +132,8 @@ async def run(args: argparse.Namespace, box: dict[str, Any]) -> list[Figure]:
             figures += rmm_connector.figures(await rmm_connector.run(servers, args.scale))
         if "replay" in subjects:
             total = args.replay_events or max(1_000, round(REPLAY_EVENTS * args.scale))
-            figures += await replay.run(servers.database_url, total, log)
+            async with fresh_database(servers.server_url) as own:  # the log holds only these
+                figures += await replay.run(own, total, log)
         if "initial_sync" in subjects:
             size = initial_sync.size_argument(args.initial_sync_size, args.scale)
             log(f"initial sync of a whole MSP through every service, seed world {size}")

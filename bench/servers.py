@@ -22,6 +22,28 @@ class BenchServers:
     """DSN of this run's own database, migrated."""
     embedded: tuple[str, ...]
     """Which servers this run started itself ("nats", "postgres")."""
+    server_url: str
+    """DSN of the PostgreSQL server's maintenance database (to make more databases)."""
+
+
+@asynccontextmanager
+async def fresh_database(server_url: str) -> AsyncIterator[str]:
+    """A new database on the server of `server_url`, migrated; dropped at the end."""
+    name = f"revsync_bench_{secrets.token_hex(4)}"
+    database_url = await ensure_database(server_url, name)
+    try:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await apply_migrations(conn)
+        finally:
+            await conn.close()
+        yield database_url
+    finally:
+        admin = await asyncpg.connect(server_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
 
 
 @asynccontextmanager
@@ -33,24 +55,12 @@ async def bench_servers() -> AsyncIterator[BenchServers]:
             os.environ.get("DATABASE_URL") or None,
         )
         try:
-            name = f"revsync_bench_{secrets.token_hex(4)}"
-            database_url = await ensure_database(servers.database_url, name)
-            try:
-                conn = await asyncpg.connect(database_url)
-                try:
-                    await apply_migrations(conn)
-                finally:
-                    await conn.close()
+            async with fresh_database(servers.database_url) as database_url:
                 yield BenchServers(
                     servers.nats_url,
                     database_url,
                     tuple(server.name for server in servers.started),
+                    servers.database_url,
                 )
-            finally:
-                admin = await asyncpg.connect(servers.database_url)
-                try:
-                    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                finally:
-                    await admin.close()
         finally:
             servers.stop()
