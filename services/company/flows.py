@@ -53,13 +53,12 @@ async def match_customer(
 ) -> LinkState:
     """Match one unlinked customer now (steady state), then link, suggest, create or hold
     (creation waits until a sync run of the tenant matched: both sides listed in full)."""
-    rmms = await tx.open_rmm_companies()
     party = customer_party(link)
     here = (await tx.name_counts("revio", party.key)).get(party.key, 0)
     there = (await tx.name_counts("rmm", party.key)).get(party.key, 0)
-    match = match_company(party, [rmm_party(r) for r in rmms], here, there, link.excluded)
+    match = match_company(party, await tx.open_rmm_parties(), here, there, link.excluded)
     if match.link is not None:
-        rmm = next(r for r in rmms if r.rmm_company_id == match.link.id)
+        rmm = await tx.rmm(match.link.id)
         return await link_pair(
             tx, ctx, link, rmm, match.rule, settings, match.link.score, match.inputs
         )
@@ -74,21 +73,20 @@ async def match_rmm_company(
     """Match one unlinked RMM company now (steady state): link it, offer it as a suggestion
     to the customers it resembles, or create it in Rev.io / leave it unlinked (creation waits
     until a sync run of the tenant matched)."""
-    links = {link.customer_id: link for link in await tx.open_links()}
+    customers = await tx.open_customer_parties()
     party = rmm_party(rmm)
     here = (await tx.name_counts("rmm", party.key)).get(party.key, 0)
     there = (await tx.name_counts("revio", party.key)).get(party.key, 0)
-    rejected_by = [cid for cid, link in links.items() if rmm.rmm_company_id in link.excluded]
-    candidates = [customer_party(link) for link in links.values()]
+    rejected_by = [c.id for c, excluded in customers if rmm.rmm_company_id in excluded]
+    candidates = [customer for customer, _ in customers]
     match = match_company(party, candidates, here, there, rejected_by)
     if match.link is not None:
-        await link_pair(
-            tx, ctx, links[match.link.id], rmm, match.rule, settings, match.link.score, match.inputs
-        )
+        link = await tx.link(match.link.id)
+        await link_pair(tx, ctx, link, rmm, match.rule, settings, match.link.score, match.inputs)
         return await tx.rmm(rmm.rmm_company_id)
     for suggestion in match.suggestions:
         offered = Candidate(rmm.rmm_company_id, party.name, suggestion.score)
-        link = links[suggestion.id]
+        link = await tx.link(suggestion.id)
         await tx.record_link(link, merge_suggestion(ctx, link, offered, match))
     listed = await tx.any_run_matched()
     decision = decide_unmatched_rmm_company(ctx, rmm, match, settings, listed=listed)

@@ -79,26 +79,27 @@ async def match_run(
         ctx = DecisionContext(tenant_id, utc_now(), uuid5(sync_run_id, "company-matching"))
         counts: Counter[str] = Counter()
         rmms = {r.rmm_company_id: r for r in await tx.open_rmm_companies()}
+        parties = {rmm_id: rmm_party(r) for rmm_id, r in rmms.items()}  # once, not per customer
         revio_names, rmm_names = await tx.name_counts("revio"), await tx.name_counts("rmm")
         run_id = str(sync_run_id)
         for link in await tx.open_links():
             if not decided_by_run(link, run_id) or not link.open:
                 continue
             party = customer_party(link)
-            candidates = [rmm_party(r) for r in rmms.values()]
             match = match_company(
                 party,
-                candidates,
+                list(parties.values()),
                 revio_names.get(party.key, 0),
                 rmm_names.get(party.key, 0),
                 link.excluded,
             )
             if match.link is not None:
+                del parties[match.link.id]
                 await link_pair(
                     tx,
                     ctx,
                     link,
-                    rmms.pop(match.link.id),
+                    rmms.pop(match.link.id),  # linked: no longer a candidate
                     match.rule,
                     settings,
                     match.link.score,

@@ -22,8 +22,9 @@ from revsync.eventlog.model import NewEvent
 from revsync.unit_of_work import UnitOfWork
 
 from services.company import events as E
+from services.company.matching import Party
 from services.company.projections import PROJECTIONS
-from services.company.state import LinkState, RmmState
+from services.company.state import OPEN_LINK_STATES, LinkState, RmmState
 
 
 class Retry(Exception):
@@ -144,6 +145,40 @@ class CompanyTx:
             self.tenant_id,
         )
         return [RmmState.model_validate(row["folded"]) for row in rows]
+
+    async def open_rmm_parties(self) -> list[Party]:
+        """`open_rmm_companies` as matching sees them (`rmm_party`), read from the columns the
+        projection keeps for it: a steady-state match reads every open RMM company, and
+        validating each one's folded state made that cost grow with the tenant's size."""
+        rows = await self.conn.fetch(
+            "SELECT rmm_company_id, name, name_key, revio_ref, state FROM rmm_companies"
+            " WHERE tenant_id = $1 AND NOT deleted"
+            " AND state IN ('unlinked', 'creating_customer') AND name IS NOT NULL"
+            " ORDER BY rmm_company_id",
+            self.tenant_id,
+        )
+        return [
+            Party(row["rmm_company_id"], row["name"], row["name_key"] or "",
+                  tuple((row["revio_ref"] or "").split()), row["state"] == "unlinked")
+            for row in rows
+        ]  # fmt: skip
+
+    async def open_customer_parties(self) -> list[tuple[Party, tuple[str, ...]]]:
+        """`open_links` as matching sees them (`customer_party`), each with the RMM companies
+        a person excluded for it, from the projection's columns (see `open_rmm_parties`)."""
+        rows = await self.conn.fetch(
+            "SELECT revio_customer_id, revio_name, name_key, rmm_ref, state, excluded"
+            " FROM company_links WHERE tenant_id = $1 AND NOT deleted"
+            " AND state IN ('unlinked', 'held', 'suggested', 'rejected', 'creating')"
+            " AND revio_name IS NOT NULL ORDER BY revio_customer_id",
+            self.tenant_id,
+        )
+        return [
+            (Party(row["revio_customer_id"], row["revio_name"], row["name_key"] or "",
+                   tuple((row["rmm_ref"] or "").split()), row["state"] in OPEN_LINK_STATES),
+             tuple(row["excluded"]))
+            for row in rows
+        ]  # fmt: skip
 
     async def open_links(self) -> list[LinkState]:
         rows = await self.conn.fetch(

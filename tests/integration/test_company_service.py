@@ -2,6 +2,7 @@
 publish them, commands out through the outbox to the COMMANDS stream, results back."""
 
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from uuid import uuid4
 
 import asyncpg
@@ -30,9 +31,11 @@ from revsync.projection import replay
 from services.asset.projections import PROJECTIONS as ASSET_PROJECTIONS
 from services.company import events as E
 from services.company import manual
+from services.company.decide import customer_party, rmm_party
 from services.company.naming import company_description
 from services.company.projections import PROJECTIONS as COMPANY_PROJECTIONS
 from services.company.state import fold_link
+from services.company.store import CompanyTx
 from tests.integration.domain_harness import Background, Harness, background, eventually, harness
 
 pytestmark = pytest.mark.timeout(60)
@@ -306,6 +309,7 @@ async def test_initial_sync_links_confident_matches_and_suggests_the_rest(start,
         }
         left = await h.row("rmm_companies", "rmm_company_id", "r3")
         assert (left["state"], left["rule"]) == ("unlinked", "suggested_for_review")
+        await parties_read_from_columns_are_those_of_the_states(h.pool, tenant)
 
         report = await manual.confirm_all(h.pool, tenant, run, actor="alice")
         assert report.confirmed == ["4", "3"]
@@ -319,6 +323,20 @@ async def test_initial_sync_links_confident_matches_and_suggests_the_rest(start,
         await manual.reject(h.pool, tenant, "5", actor="alice")
         rejected = await h.link("5")
         assert rejected["state"] == "rejected" and rejected["excluded"] == ["r4"]
+        await parties_read_from_columns_are_those_of_the_states(h.pool, tenant)
+
+
+async def parties_read_from_columns_are_those_of_the_states(pool: asyncpg.Pool, tenant: str):
+    """A steady-state match reads the parties from the projections' columns; they must be
+    what `rmm_party` / `customer_party` make of the folded states (strong keys from a
+    description marker, exclusions, claimable or not)."""
+    async with pool.acquire() as conn:
+        tx = CompanyTx(SimpleNamespace(conn=conn, tenant_id=tenant))  # type: ignore[arg-type]
+        rmms = [rmm_party(r) for r in await tx.open_rmm_companies()]
+        customers = [(customer_party(c), c.excluded) for c in await tx.open_links()]
+        assert rmms or customers
+        assert await tx.open_rmm_parties() == rmms
+        assert await tx.open_customer_parties() == customers
 
 
 async def test_a_manual_link_survives_a_later_sync_run(start, tenant):
