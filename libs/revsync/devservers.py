@@ -69,9 +69,8 @@ def free_port() -> int:
     running service (to NATS, to PostgreSQL) may take it as its source port (CI saw the
     console fail with "address already in use" that way). Never the same port twice per
     process, so two servers started together do not get one port."""
-    low, high = 10_000, min(_ephemeral_low(), 65_536) - 1
-    if high <= low:
-        low, high = 1_024, high
+    high = min(_ephemeral_low(), 65_536) - 1
+    low = 10_000 if high > 10_000 else 1_024
     generator = random.SystemRandom()
     for _ in range(200):
         port = generator.randint(low, high)

@@ -94,12 +94,12 @@ async def match_run(
                 link.excluded,
             )
             if match.link is not None:
-                del parties[match.link.id]
+                del parties[match.link.id]  # linked: no longer a candidate
                 await link_pair(
                     tx,
                     ctx,
                     link,
-                    rmms.pop(match.link.id),  # linked: no longer a candidate
+                    rmms.pop(match.link.id),
                     match.rule,
                     settings,
                     match.link.score,
