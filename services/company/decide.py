@@ -19,6 +19,7 @@ wait.
 """
 
 from typing import Any
+from uuid import UUID
 
 from revsync.contracts.base import Change
 from revsync.contracts.revio import CreateRevioCustomer, RevioAddress, RevioCustomer
@@ -56,18 +57,26 @@ def customer_active(customer: RevioCustomer, deleted: bool = False) -> bool:
 
 
 def observe(
-    ctx: DecisionContext, change: Change, snapshot: dict[str, Any], last_seen: Any, **extra: Any
+    ctx: DecisionContext,
+    change: Change,
+    snapshot: dict[str, Any],
+    last_seen: Any,
+    left_for_run: UUID | None = None,
+    **extra: Any,
 ) -> NewEvent:
     """Record what a connector reported; an observation older than the last one applied is
-    recorded as `stale` and changes nothing."""
+    recorded as `stale` and changes nothing. `left_for_run`: the sync run whose batch will
+    match this unlinked record (its own, or one still listing when a poll saw it)."""
     type_ = E.CUSTOMER_OBSERVED if change.system == "revio" else E.RMM_OBSERVED
+    stale = last_seen is not None and change.occurred_at < last_seen
     return ctx.event(
         type_,
         kind=change.kind,
         observed_at=change.occurred_at.isoformat(),
         sync_run_id=str(change.sync_run_id) if change.sync_run_id else None,
         total=change.total,
-        stale=last_seen is not None and change.occurred_at < last_seen,
+        stale=stale,
+        left_for_run=str(left_for_run) if left_for_run and not stale else None,
         **snapshot,
         **extra,
     )

@@ -1,7 +1,8 @@
 """The company service's message handlers: thin, each one unit of work.
 
 - a Rev.io customer changed -> record it; a linked pair is brought in sync; an unlinked
-  customer is matched (or, while its sync run is still listing, left for the run's batch);
+  customer is matched (or, while its own sync run or, for a poll's observation, any sync
+  run of the tenant is still listing, left for that run's batch);
 - an RMM company changed -> the same from the other side (recorded on the customer's stream
   when linked, on `rmm-company:<id>` otherwise);
 - a command result -> the creation completes a pending link (created company or customer ->
@@ -11,6 +12,7 @@
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
+from uuid import UUID
 
 import asyncpg
 from revsync.contracts.base import Result, utc_now
@@ -81,14 +83,19 @@ class CompanyService:
 
     async def _lock_unless_linked(
         self, tx: CompanyTx, linked: bool, run: object, exclusive: bool
-    ) -> bool:
-        """Take the matching lock for an unlinked record: shared while its sync run is still
-        listing (only recorded now), exclusive otherwise. Returns whether it is shared."""
+    ) -> UUID | None:
+        """Take the matching lock for an unlinked record: shared while a sync run it can be
+        left to is still listing (`run_to_wait_for`; the record is only recorded now),
+        exclusive otherwise. Returns the run it is left to, None when it is matched now.
+        A run that matched while this waited for the lock means matching now: again, with
+        the exclusive lock."""
         if linked:
-            return False
-        shared = run is not None and not exclusive and not await tx.run_matched(run)
-        await tx.lock_matching(shared=shared)
-        return shared
+            return None
+        waits_for = None if exclusive else await tx.run_to_wait_for(run)
+        await tx.lock_matching(shared=waits_for is not None)
+        if waits_for is not None and await tx.run_matched(waits_for):
+            raise Retry
+        return waits_for
 
     async def on_customer(self, change: RevioCustomerChanged) -> None:
         settings = await self._settings(change.tenant_id, "customer change")
@@ -101,23 +108,20 @@ class CompanyService:
             ctx = DecisionContext.of(change, utc_now())
             peeked = await peek_link(tx.conn, tx.tenant_id, customer.id)
             linked = peeked is not None and peeked.state == "linked"
-            shared = await self._lock_unless_linked(tx, linked, run, exclusive)
+            waits_for = await self._lock_unless_linked(tx, linked, run, exclusive)
             link = await tx.link(customer.id)
             if (link.state == "linked") != linked:
                 raise Retry
-            seen = observe(
-                ctx, change, {"customer": customer.model_dump(mode="json")}, link.observed_at
-            )
+            snapshot = {"customer": customer.model_dump(mode="json")}
+            seen = observe(ctx, change, snapshot, link.observed_at, left_for_run=waits_for)
             link = await tx.record_link(link, (seen,))
             if seen.data["stale"]:
                 return
             if link.state == "linked":
                 await tx.record_link(link, reconcile(ctx, link, settings))
                 return
-            if not link.open or (run is not None and not await tx.run_matched(run)):
-                return  # being created, deleted, or left for its sync run's batch
-            if shared:
-                raise Retry
+            if not link.open or waits_for is not None:
+                return  # being created, deleted, or left for a sync run's batch
             await match_customer(tx, ctx, link, settings)
 
         await in_transaction(self.pool, change.tenant_id, self.consumer, change, body)
@@ -134,7 +138,7 @@ class CompanyService:
             ctx = DecisionContext.of(change, utc_now())
             peeked = await peek_rmm(tx.conn, tx.tenant_id, company.id)
             owner = peeked.revio_customer_id if peeked and peeked.state == "linked" else None
-            shared = await self._lock_unless_linked(tx, owner is not None, run, exclusive)
+            waits_for = await self._lock_unless_linked(tx, owner is not None, run, exclusive)
             rmm = await tx.rmm(company.id)
             if (rmm.revio_customer_id if rmm.state == "linked" else None) != owner:
                 raise Retry
@@ -147,14 +151,17 @@ class CompanyService:
                 if not seen.data["stale"]:
                     await tx.record_link(link, reconcile(ctx, link, settings))
                 return
-            seen = observe(ctx, change, snapshot, rmm.observed_at, revio_customer_id=None)
+            seen = observe(
+                ctx,
+                change,
+                snapshot,
+                rmm.observed_at,
+                revio_customer_id=None,
+                left_for_run=waits_for,
+            )
             rmm = await tx.record_rmm(rmm, (seen,))
-            if seen.data["stale"] or not rmm.open:
-                return
-            if run is not None and not await tx.run_matched(run):
-                return  # the sync run's batch matches it
-            if shared:
-                raise Retry
+            if seen.data["stale"] or not rmm.open or waits_for is not None:
+                return  # a sync run's batch matches it
             await match_rmm_company(tx, ctx, rmm, settings)
 
         await in_transaction(self.pool, change.tenant_id, self.consumer, change, body)

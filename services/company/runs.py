@@ -10,10 +10,13 @@ the run against every unlinked RMM company in one transaction, holding the tenan
 matching lock, and records `SyncRunMatched` (which is what makes later `seen` changes of the
 run decide at once).
 
-Records observed outside any run before the tenant's first run matched (the connectors
-poll as soon as a tenant is saved) are matched at once, but nothing is created for them:
-they wait (rule `waiting_for_initial_sync`), and the next run to match decides them with
-the run's own records, both sides now listed in full.
+Records observed outside any run (the connectors poll as soon as a tenant is saved) while a
+run of the tenant is listing are left to that run's batch too (`left_for_run` on the
+observation): matching each of them at once would take the exclusive matching lock and stall
+every observation of the run behind it. Those observed before any run began are matched at
+once, but nothing is created for them before a run matched: they wait (rule
+`waiting_for_initial_sync`), and the next run to match decides them with the run's own
+records, both sides now listed in full.
 """
 
 import asyncio

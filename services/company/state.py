@@ -93,7 +93,10 @@ def _without(pending: dict[str, dict[str, Any]], command_id: str | None) -> dict
 
 
 def _observed(state: Any, data: dict[str, Any]) -> dict[str, Any]:
-    return {"sync_run_id": data.get("sync_run_id") or state.sync_run_id}
+    """The sync run that decides the record: the one that listed it, or the one a poll's
+    observation left it to (`left_for_run`; not counted as seen by that run)."""
+    run = data.get("sync_run_id") or data.get("left_for_run")
+    return {"sync_run_id": run or state.sync_run_id}
 
 
 def evolve_link(link: LinkState, type_: str, data: dict[str, Any]) -> LinkState:

@@ -123,6 +123,23 @@ class CompanyTx:
     async def run_matched(self, sync_run_id: object) -> bool:
         return await run_matched(self.conn, self.tenant_id, sync_run_id)
 
+    async def run_to_wait_for(self, own_run: object) -> UUID | None:
+        """The sync run an unlinked record's observation leaves its matching to, or None to
+        match it now: its own run while that is still listing; for an observation outside
+        any run (a connector's poll), a run of the tenant that is still listing. That run's
+        batch matches every record left to it against both full listings (matching it now
+        would need the exclusive matching lock, which stalls every observation of the run
+        behind it, and would miss what the run has not listed yet)."""
+        if own_run is not None:
+            return None if await self.run_matched(own_run) else UUID(str(own_run))
+        found = await self.conn.fetchval(
+            "SELECT sync_run_id FROM company_sync_runs"
+            " WHERE tenant_id = $1 AND matched_at IS NULL"
+            " ORDER BY first_seen_at DESC LIMIT 1",
+            self.tenant_id,
+        )
+        return found if isinstance(found, UUID) else None
+
     async def any_run_matched(self) -> bool:
         """Whether both sides were listed in full once: some sync run of the tenant was
         matched (nothing is created automatically before that)."""

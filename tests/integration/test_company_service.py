@@ -254,6 +254,37 @@ async def test_a_customer_seen_before_its_company_was_listed_is_linked_by_the_ru
         assert h.sent(CreateRmmCompany) == []
 
 
+async def test_a_record_polled_while_a_run_is_listing_is_left_to_the_runs_batch(start, tenant):
+    """A poll's observation (no run id) of an unlinked record while a run lists is not
+    matched at once (that takes the exclusive matching lock and stalls the run's own
+    observations): it is recorded as left to the run, whose batch matches it even though
+    the run's listing never had it."""
+    run = uuid4()
+    globex = RevioCustomer(id="1002", name="Globex")
+    async with start(create_mode=True) as h:
+        await h.publish(customer_changed(tenant, ACME, "seen", sync_run_id=run, total=2))
+        await h.wait_link("1001", "unlinked")
+        await h.publish(company_changed(tenant, RmmCompany(id="rmm-9", name="ACME INC")))
+        await eventually(lambda: h.row("rmm_companies", "rmm_company_id", "rmm-9"))
+        (_, observed) = (await h.events(E.rmm_stream("rmm-9")))[-1]
+        assert (observed["sync_run_id"], observed["left_for_run"]) == (None, str(run))
+        assert (await h.link("1001"))["state"] == "unlinked"  # not matched yet
+
+        await h.publish(customer_changed(tenant, globex, "seen", sync_run_id=run, total=2))
+        await h.publish(
+            company_changed(
+                tenant, RmmCompany(id="rmm-8", name="GLOBEX LLC"), "seen", sync_run_id=run, total=1
+            )
+        )
+        matched = await eventually(lambda: h.run_matched(run))
+        assert matched["counts"] == {"linked": 2}
+        acme, linked_globex = await h.link("1001"), await h.link("1002")
+        assert (acme["state"], acme["rmm_company_id"]) == ("linked", "rmm-9")
+        assert (linked_globex["state"], linked_globex["rmm_company_id"]) == ("linked", "rmm-8")
+        await h.settle()
+        assert h.sent(CreateRmmCompany) == []
+
+
 async def test_initial_sync_links_confident_matches_and_suggests_the_rest(start, tenant):
     run = uuid4()
     customers = [

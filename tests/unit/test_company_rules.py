@@ -15,6 +15,7 @@ from revsync.contracts.rmm import (
     CreateRmmCompany,
     CreateRmmSite,
     RmmCompany,
+    RmmCompanyChanged,
     RmmSite,
     UpdateRmmCompany,
     UpdateRmmSite,
@@ -28,6 +29,7 @@ from services.company.decide import (
     decide_unmatched_customer,
     decide_unmatched_rmm_company,
     merge_suggestion,
+    observe,
     rmm_party,
     should_create_revio_customer,
     should_create_rmm_company,
@@ -489,6 +491,21 @@ def test_a_sync_run_decides_the_records_waiting_for_it_even_those_it_did_not_lis
     assert decided_by_run(new_link(sync_run_id=run), run)
     assert not decided_by_run(new_link(state="held", rule="create_mode_off"), run)
     assert not decided_by_run(rmm_state(rule="rmm_to_revio_sync_off"), run)
+
+
+def test_a_record_a_poll_left_to_a_listing_run_is_decided_by_that_run():
+    run, other = uuid4(), uuid4()
+    company = RmmCompany(id="r1", name="Zeta Labs")
+    polled = RmmCompanyChanged(tenant_id="t1", kind="changed", company=company)
+    seen = observe(ctx(), polled, {"company": company.model_dump(mode="json")}, None, run)
+    assert (seen.data["sync_run_id"], seen.data["left_for_run"]) == (None, str(run))
+    left = evolve_rmm(rmm_state(sync_run_id=str(other)), seen.type, seen.data)
+    assert left.sync_run_id == str(run)
+    assert decided_by_run(left, str(run)) and not decided_by_run(left, str(other))
+    # a stale observation changes nothing, so it is left to no run
+    later = polled.model_copy(update={"occurred_at": polled.occurred_at + timedelta(seconds=1)})
+    stale = observe(ctx(), polled, {}, later.occurred_at, run)
+    assert stale.data["stale"] and stale.data["left_for_run"] is None
 
 
 def test_a_company_suggested_to_a_customer_waits_for_review_instead_of_being_created():
