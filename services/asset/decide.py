@@ -263,13 +263,17 @@ def _event_type(asset: AssetState) -> str:
 
 def decide_write_back_result(ctx: DecisionContext, asset: AssetState, result: Result) -> Decision:
     command_id = str(result.command_id)
-    if command_id not in asset.pending:
+    entry = asset.pending.get(command_id)
+    if entry is None:
         return NOTHING
-    endpoint_id = asset.endpoint.id if asset.endpoint else None
+    endpoint_id = entry.get("endpoint_id") or (asset.endpoint.id if asset.endpoint else None)
     if result.ok:
-        value = asset.endpoint.revio_asset_id if asset.endpoint else None
         event = ctx.event(
-            E.WRITTEN_BACK, command_id=command_id, endpoint_id=endpoint_id, value=value
+            E.WRITTEN_BACK,
+            command_id=command_id,
+            endpoint_id=endpoint_id,
+            value=entry["value"],
+            at=result.occurred_at.isoformat(),
         )
     else:
         event = ctx.event(

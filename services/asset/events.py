@@ -24,8 +24,9 @@ decision says which `rule` fired and with what inputs.
 - `RevioIdWriteBackRequested{rule: write_revio_id_to_rmm, command_id, endpoint_id,
   field_name, value, rmm_value}`: only when RMM holds a different value.
 - `RevioIdWriteBackSkipped{rule: write_revio_id_to_rmm_off, endpoint_id, value}`.
-- `RevioIdWrittenBack{command_id, endpoint_id, value}` / `RevioIdWriteBackFailed{command_id,
-  endpoint_id, status, reason}`.
+- `RevioIdWrittenBack{command_id, endpoint_id, value, at}` / `RevioIdWriteBackFailed{
+  command_id, endpoint_id, status, reason}` (`at`: when RMM took the write; an observation
+  read before that shows the field as it was, and is not taken for a change of it).
 """
 
 OBSERVED = "EndpointObserved"

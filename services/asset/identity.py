@@ -9,7 +9,7 @@ from revsync.decision import DecisionContext
 from revsync.eventlog.model import NewEvent
 
 from services.asset import events as E
-from services.asset.state import AssetState
+from services.asset.state import AssetState, as_known
 
 _PLACEHOLDER_SERIALS = {
     "none", "null", "n/a", "na", "unknown", "default string", "not specified", "not applicable",
@@ -45,7 +45,8 @@ def observe_endpoint(
     stale = stale and change.occurred_at < asset.observed_at  # type: ignore[operator]
     superseded = endpoint.id in asset.previous_endpoint_ids and not asset.endpoint_deleted
     replaced_gone = deleted and current is not None and current != endpoint.id
-    unchanged = asset.endpoint == endpoint and asset.endpoint_deleted == deleted
+    known = as_known(asset, endpoint, change.occurred_at)
+    unchanged = asset.endpoint == known and asset.endpoint_deleted == deleted
     if (superseded and not deleted) or (unchanged and not (stale or replaced_gone)):
         return ()  # nothing new (a replaced endpoint's changes are not followed)
     events: list[NewEvent] = []

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from revsync.contracts.base import copy_with
 from revsync.contracts.rmm import RmmEndpoint
-from revsync.eventlog.model import RecordedEvent
+from revsync.eventlog.model import NewEvent, RecordedEvent
 
 from services.asset import events as E
 
@@ -42,6 +42,7 @@ class AssetState(BaseModel):
     latest_landed_at: datetime | None = None  # when it was applied (its result's time)
     older_landed_at: datetime | None = None  # the last time an earlier upsert was applied
     pending: dict[str, dict[str, Any]] = Field(default_factory=dict)  # command id -> what it was
+    written: dict[str, Any] | None = None  # the last write-back that landed: endpoint_id, value, at
 
     def with_(self, **changes: Any) -> "AssetState":
         return copy_with(self, changes)
@@ -58,17 +59,33 @@ def _without(pending: dict[str, dict[str, Any]], command_id: Any) -> dict[str, A
     return {k: v for k, v in pending.items() if k != command_id}
 
 
+def as_known(asset: AssetState, endpoint: RmmEndpoint, observed_at: datetime) -> RmmEndpoint:
+    """The endpoint as an observation read at `observed_at` shows it, except the Rev.io id
+    field when the observation may predate revsync's own write of it (a write in flight, or
+    one that landed after the observation was read): that value is the one RMM holds or
+    will hold, and the observation is not news (it would ask for the same write again)."""
+    value: str | None = None
+    found = False
+    for entry in asset.pending.values():
+        if entry["verb"] == E.WRITE_BACK_VERB and entry.get("endpoint_id") == endpoint.id:
+            found, value = True, entry["value"]
+    written = asset.written
+    if not found and written and written["endpoint_id"] == endpoint.id and written.get("at"):
+        found, value = observed_at < _time(written["at"]), written["value"]
+    if not found or endpoint.revio_asset_id == value:
+        return endpoint
+    return endpoint.model_copy(update={"revio_asset_id": value})
+
+
 def _observed(asset: AssetState, data: dict[str, Any]) -> AssetState:
     if data.get("stale") or data.get("superseded"):
         return asset
-    endpoint = RmmEndpoint.model_validate(data["endpoint"])
-    observed_at = data["observed_at"]
+    observed_at = _time(data["observed_at"])
+    endpoint = as_known(asset, RmmEndpoint.model_validate(data["endpoint"]), observed_at)
     return asset.with_(
         endpoint=endpoint,
         endpoint_deleted=data["kind"] == "deleted",
-        observed_at=datetime.fromisoformat(observed_at)
-        if isinstance(observed_at, str)
-        else observed_at,
+        observed_at=observed_at,
         sync_run_id=data.get("sync_run_id") or asset.sync_run_id,
     )
 
@@ -155,11 +172,20 @@ def evolve(asset: AssetState, type_: str, data: dict[str, Any]) -> AssetState:
         changed = _field_value(asset, data["value"])
         return changed.with_(pending={**asset.pending, command_id: entry})
     if type_ == E.WRITTEN_BACK:
-        return asset.with_(pending=_without(asset.pending, command_id))
+        written = {key: data.get(key) for key in ("endpoint_id", "value", "at")}
+        return asset.with_(pending=_without(asset.pending, command_id), written=written)
     if type_ == E.WRITE_BACK_FAILED:
         before = asset.pending.get(command_id, {}).get("previous")
         return _field_value(asset, before).with_(pending=_without(asset.pending, command_id))
     return asset
+
+
+def fold_onto(asset: AssetState, events: Iterable[NewEvent]) -> AssetState:
+    """The asset after events appended at its version (the version counts them)."""
+    version = asset.version
+    for event in events:
+        asset, version = evolve(asset, event.type, event.data), version + 1
+    return asset.with_(version=version)
 
 
 def fold(identifier: str, events: Iterable[RecordedEvent]) -> AssetState:

@@ -290,12 +290,29 @@ def test_a_sighting_from_before_the_write_back_landed_asks_for_no_second_write()
         ctx(), pending, answer(decision.commands[0], asset_id="A-9"), WRITE
     )
     requested = apply(pending, result)
-    # the connector reports the endpoint again before the write ran: the field is still empty
-    stale = requested.with_(endpoint=endpoint())
-    assert E.WRITE_BACK_REQUESTED not in decide_asset(ctx(), stale, WRITE, "1001").event_types
     (write,) = result.commands
-    done = apply(stale, decide_write_back_result(ctx(), stale, answer(write)))
-    assert E.WRITE_BACK_REQUESTED in decide_asset(ctx(), done, WRITE, "1001").event_types
+    # the connector reports the endpoint again, read before the write ran: the field is
+    # still empty, which is not news
+    assert observe_endpoint(ctx(), requested, change(endpoint(), minutes=1)) == ()
+    renamed = apply(
+        requested, observe_endpoint(ctx(), requested, change(endpoint(os="W12"), minutes=1))
+    )
+    assert renamed.endpoint is not None and renamed.endpoint.revio_asset_id == "A-9"
+    assert E.WRITE_BACK_REQUESTED not in decide_asset(ctx(), renamed, WRITE, "1001").event_types
+    landed = answer(write).model_copy(update={"occurred_at": T0 + timedelta(minutes=5)})
+    done = apply(renamed, decide_write_back_result(ctx(), renamed, landed))
+    assert done.pending == {}
+    assert done.written == {
+        "endpoint_id": "ep-1",
+        "value": "A-9",
+        "at": landed.occurred_at.isoformat(),
+    }
+    # read before the write landed (minute 3), seen after its result: still not news
+    assert observe_endpoint(ctx(), done, change(endpoint(os="W12"), minutes=3)) == ()
+    # read after it landed and empty (someone cleared the field): written again
+    cleared = apply(done, observe_endpoint(ctx(), done, change(endpoint(os="W12"), minutes=6)))
+    assert cleared.endpoint is not None and cleared.endpoint.revio_asset_id is None
+    assert E.WRITE_BACK_REQUESTED in decide_asset(ctx(), cleared, WRITE, "1001").event_types
 
 
 def test_with_write_back_off_the_log_says_why_no_id_was_written():
