@@ -28,7 +28,7 @@ from revsync.unit_of_work import UnitOfWork
 
 from services.asset import events as E
 from services.asset.decide import decide_asset, decide_upsert_result, decide_write_back_result
-from services.asset.identity import identifier_for, observe_endpoint
+from services.asset.identity import observe_endpoint
 from services.asset.store import AssetTx, company_barrier
 
 SettingsFor = Callable[[str], Awaitable[SyncSettings | None]]
@@ -65,8 +65,7 @@ class AssetService:
         async def body(tx: AssetTx) -> None:
             ctx = DecisionContext.of(change, utc_now())
             endpoint = change.endpoint
-            identifier = identifier_for(endpoint, await tx.known_identifier(endpoint.id))
-            asset = await tx.asset(identifier)
+            asset = await tx.asset_of(endpoint)
             observed = observe_endpoint(ctx, asset, change)
             asset = await tx.record(asset, observed)
             if any(e.data.get("stale") or e.data.get("superseded") for e in observed):
@@ -86,11 +85,10 @@ class AssetService:
             return
 
         async def body(tx: AssetTx) -> None:
-            found = await tx.command(result.command_id)
+            found = await tx.commanded(result.command_id)
             if found is None:
                 return  # not a command of ours
-            stream, verb = found
-            asset = await tx.asset(stream.split(":", 1)[1])
+            asset, verb = found
             ctx = DecisionContext.of(result, utc_now())
             if verb == E.UPSERT_VERB:
                 send = settings.asset_sync_enabled

@@ -10,14 +10,16 @@ link. So no endpoint stays parked behind a link.
 
 from uuid import UUID
 
+from revsync.contracts.rmm import RmmEndpoint
 from revsync.db import Conn
 from revsync.decision import Decision
 from revsync.eventlog.model import NewEvent
 from revsync.unit_of_work import UnitOfWork
 
 from services.asset import events as E
+from services.asset.identity import identifier_for
 from services.asset.projections import PROJECTIONS
-from services.asset.state import AssetState
+from services.asset.state import AssetState, fold_onto
 
 
 def company_lock_key(tenant_id: str, rmm_company_id: str) -> str:
@@ -41,12 +43,20 @@ class AssetTx:
     def conn(self) -> Conn:
         return self.uow.conn
 
-    async def known_identifier(self, endpoint_id: str) -> str | None:
-        return await self.conn.fetchval(  # type: ignore[no-any-return]
-            "SELECT identifier FROM asset_endpoints WHERE tenant_id = $1 AND endpoint_id = $2",
+    async def asset_of(self, endpoint: RmmEndpoint) -> AssetState:
+        """The asset an endpoint belongs to (`identifier_for`: the one it already has, else
+        its serial number or id), in one round trip."""
+        row = await self.conn.fetchrow(
+            "SELECT known.identifier, a.folded FROM (SELECT coalesce("
+            " (SELECT identifier FROM asset_endpoints WHERE tenant_id = $1 AND endpoint_id = $2),"
+            " $3) AS identifier) AS known"
+            " LEFT JOIN assets a ON a.tenant_id = $1 AND a.identifier = known.identifier",
             self.tenant_id,
-            endpoint_id,
+            endpoint.id,
+            identifier_for(endpoint, None),
         )
+        assert row is not None
+        return self._restore(row["identifier"], row["folded"])
 
     async def asset(self, identifier: str) -> AssetState:
         folded = await self.conn.fetchval(
@@ -54,6 +64,10 @@ class AssetTx:
             self.tenant_id,
             identifier,
         )
+        return self._restore(identifier, folded)
+
+    @staticmethod
+    def _restore(identifier: str, folded: object) -> AssetState:
         return AssetState.model_validate(folded) if folded else AssetState(identifier=identifier)
 
     async def linked_customer(self, rmm_company_id: str) -> str | None:
@@ -85,15 +99,26 @@ class AssetTx:
             expected_version=asset.version,
             projections=PROJECTIONS,
         )
-        return await self.asset(asset.identifier)
+        # the same fold the projection just wrote (an append that succeeded at the expected
+        # version leaves no other event in between), without reading it back
+        return fold_onto(asset, events)
 
-    async def command(self, command_id: UUID) -> tuple[str, str] | None:
+    async def commanded(self, command_id: UUID) -> tuple[AssetState, str] | None:
+        """The asset that sent a command, and the command's verb (None: not ours); one round
+        trip."""
         row = await self.conn.fetchrow(
-            "SELECT stream, verb FROM asset_commands WHERE tenant_id = $1 AND command_id = $2",
+            "SELECT c.stream, c.verb, a.folded FROM asset_commands c"
+            " LEFT JOIN assets a ON a.tenant_id = c.tenant_id"
+            " AND a.identifier = substr(c.stream, length($3) + 1)"
+            " WHERE c.tenant_id = $1 AND c.command_id = $2",
             self.tenant_id,
             command_id,
+            E.asset_stream(""),
         )
-        return (row["stream"], row["verb"]) if row else None
+        if row is None:
+            return None
+        identifier = row["stream"].removeprefix(E.asset_stream(""))
+        return self._restore(identifier, row["folded"]), row["verb"]
 
     async def assets_to_revisit(self, rmm_company_id: str, customer_id: str) -> list[str]:
         """Assets of a company that just linked: parked ones, and those synced for another

@@ -2,10 +2,12 @@
 companies): endpoints in, asset commands out, results back."""
 
 from collections.abc import AsyncIterator
+from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
 from nats.js import JetStreamContext
+from revsync.contracts.base import utc_now
 from revsync.contracts.revio import RevioCustomer, RevioCustomerChanged, UpsertRevioAsset
 from revsync.contracts.rmm import (
     RmmCompany,
@@ -14,10 +16,15 @@ from revsync.contracts.rmm import (
     RmmEndpointChanged,
     SetRmmEndpointCustomField,
 )
+from revsync.decision import DecisionContext
 from revsync.devservers import DevServers
+from revsync.tenancy import SyncSettings
+from revsync.unit_of_work import UnitOfWork
 
 from services.asset import events as E
-from services.asset.decide import REVIO_ASSET_ID_FIELD
+from services.asset.decide import REVIO_ASSET_ID_FIELD, decide_asset
+from services.asset.identity import observe_endpoint
+from services.asset.store import AssetTx
 from services.company.naming import company_description
 from tests.integration.domain_harness import Background, Harness, background, eventually, harness
 
@@ -268,3 +275,28 @@ async def test_duplicate_endpoint_deliveries_upsert_once(start, tenant):
         await h.wait_for(UpsertRevioAsset)
         await h.settle()
         assert len(h.sent(UpsertRevioAsset)) == 1
+
+
+async def test_recording_gives_the_state_the_projection_holds(pool: asyncpg.Pool, tenant: str):
+    """`AssetTx.record` folds what it appended instead of reading the row back: the two must
+    be the same state, and an endpoint finds its asset again, by serial or by id."""
+    settings = SyncSettings(write_revio_id_to_rmm=True, **ON)  # type: ignore[arg-type]
+    item = endpoint("ep-fold", serial_number="SN-FOLD-1")
+    change = changed(tenant, item)
+    async with UnitOfWork(pool, tenant, "asset-fold-test", cause=change) as uow:
+        tx = AssetTx(uow)
+        asset = await tx.asset_of(item)
+        assert (asset.identifier, asset.version) == ("SN-FOLD-1", 0)
+        ctx = DecisionContext.of(change, utc_now())
+        observed = await tx.record(asset, observe_endpoint(ctx, asset, change))
+        decided = await tx.record(observed, decide_asset(ctx, observed, settings, "1001"))
+        assert decided.state == "pending" and decided.version == 2
+        assert decided.latest_upsert is not None
+        assert decided == await tx.asset("SN-FOLD-1")
+    async with UnitOfWork(pool, tenant, "asset-fold-test") as uow:
+        tx = AssetTx(uow)
+        again = await tx.asset_of(item.model_copy(update={"serial_number": None}))
+        assert again == decided  # by the endpoint id it was recorded with
+        # a result finds the asset that sent the command, and the command's verb
+        assert await tx.commanded(UUID(decided.latest_upsert)) == (decided, E.UPSERT_VERB)
+        assert await tx.commanded(uuid4()) is None
