@@ -18,12 +18,15 @@ from revsync.contracts import Result, Subjects
 from revsync.contracts.revio import RevioCustomerChanged
 from revsync.contracts.rmm import RmmCompanyChanged
 from revsync.messaging import DeliveryPolicy, Route, subscribe_routes
+from revsync.messaging.subscriber import consumer_name
 from revsync.runtime import ServiceContext
 
 from services.company.handlers import CompanyService
-from services.company.runs import watch_runs
+from services.company.runs import changes_waiting, watch_runs
 
 SERVICE = "company"
+CHANGE_ROUTES = ("revio-customers", "rmm-companies")  # their lag holds a quiet run back
+CHANGES_STREAM = "CHANGES"
 DEFAULT_POLICY = DeliveryPolicy()
 
 
@@ -33,7 +36,10 @@ class CompanyConfig(BaseSettings):
     workers: int = Field(8, ge=1, description="messages handled at once per subscriber")
     run_poll_s: float = Field(1.0, gt=0, description="how often sync runs are checked")
     run_quiet_s: float = Field(
-        30.0, gt=0, description="a run's listings count as complete after this long quiet"
+        30.0,
+        gt=0,
+        description="a run's listings count as complete after this long quiet (while no"
+        " customer or company change waits for the service)",
     )
 
 
@@ -47,9 +53,9 @@ def register(
 ) -> None:
     """Attach the durable subscribers (`tenant` narrows them, for tests)."""
     routes = [
-        Route("revio-customers", Subjects.filter("change", tenant, "revio", "customer"),
+        Route(CHANGE_ROUTES[0], Subjects.filter("change", tenant, "revio", "customer"),
               RevioCustomerChanged, service.on_customer),
-        Route("rmm-companies", Subjects.filter("change", tenant, "rmm", "company"),
+        Route(CHANGE_ROUTES[1], Subjects.filter("change", tenant, "rmm", "company"),
               RmmCompanyChanged, service.on_rmm_company),
         Route("rmm-company-results", Subjects.filter("result", tenant, "rmm", "company"),
               Result, service.on_result),
@@ -71,4 +77,9 @@ async def setup(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
         policy=ctx.delivery_policy(),
         workers=config.workers,
     )
-    return [watch_runs(service, config.run_poll_s, config.run_quiet_s)]
+    change_consumers = [consumer_name(ctx.name, route) for route in CHANGE_ROUTES]
+
+    async def behind() -> bool:
+        return await changes_waiting(ctx.js, CHANGES_STREAM, change_consumers)
+
+    return [watch_runs(service, config.run_poll_s, config.run_quiet_s, behind)]

@@ -8,6 +8,8 @@ from uuid import uuid4
 import asyncpg
 import pytest
 from nats.js import JetStreamContext
+from nats.js.api import ConsumerConfig
+from revsync.contracts import Subjects
 from revsync.contracts.base import ResultStatus
 from revsync.contracts.revio import (
     CreateRevioCustomer,
@@ -26,6 +28,7 @@ from revsync.contracts.rmm import (
 )
 from revsync.devservers import DevServers
 from revsync.eventlog import EventStore
+from revsync.messaging import publish
 from revsync.projection import replay
 
 from services.asset.projections import PROJECTIONS as ASSET_PROJECTIONS
@@ -34,6 +37,7 @@ from services.company import manual
 from services.company.decide import customer_party, rmm_party
 from services.company.naming import company_description
 from services.company.projections import PROJECTIONS as COMPANY_PROJECTIONS
+from services.company.runs import changes_waiting
 from services.company.state import fold_link
 from services.company.store import CompanyTx
 from tests.integration.domain_harness import Background, Harness, background, eventually, harness
@@ -583,3 +587,26 @@ async def _read_models(h: Harness) -> dict[str, list]:
         )
         found[table] = [dict(row) for row in rows]
     return found
+
+
+async def test_changes_waiting_follows_a_consumers_pending_and_unacked_messages(
+    js: JetStreamContext, tenant: str
+):
+    """What holds a quiet-only sync run back: a change not yet delivered to, or not yet
+    acknowledged by, the service's consumers."""
+    durable = f"company-quiet-{tenant}"
+    subject = Subjects.filter("change", tenant, "revio", "customer")
+    await js.add_consumer(
+        "CHANGES", ConsumerConfig(durable_name=durable, filter_subject=subject, ack_wait=30)
+    )
+    try:
+        assert not await changes_waiting(js, "CHANGES", [durable])
+        await publish(js, customer_changed(tenant, ACME))
+        assert await changes_waiting(js, "CHANGES", [durable])  # pending
+        sub = await js.pull_subscribe_bind(durable, stream="CHANGES")
+        (message,) = await sub.fetch(1, timeout=5)
+        assert await changes_waiting(js, "CHANGES", [durable])  # delivered, not acknowledged
+        await message.ack_sync()
+        assert not await changes_waiting(js, "CHANGES", [durable])
+    finally:
+        await js.delete_consumer("CHANGES", durable)

@@ -43,7 +43,7 @@ from services.company.links import (
 from services.company.matching import Candidate, Match, Party, match_company
 from services.company.naming import company_description, normalize_name, revio_ids_in
 from services.company.reconcile import reconcile
-from services.company.runs import decided_by_run
+from services.company.runs import decided_by_run, to_match
 from services.company.state import LinkState, RmmState, evolve_link, evolve_rmm
 
 TENANT = "t-unit"
@@ -844,3 +844,9 @@ def test_a_refused_write_keeps_what_a_later_write_of_the_same_field_assumes():
     link = apply(link, refused.events)
     assert link.customer.name == "Acme Revio Edit"
     assert link.baseline["name"] == {"revio": "Acme Revio Edit", "rmm": "Acme Revio Edit"}
+
+
+def test_a_run_only_quiet_waits_while_changes_wait_for_the_service():
+    complete, quiet = ("t1", uuid4(), True), ("t1", uuid4(), False)
+    assert to_match([complete, quiet], behind=False) == [complete, quiet]
+    assert to_match([complete, quiet], behind=True) == [complete]
