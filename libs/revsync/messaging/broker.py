@@ -1,4 +1,8 @@
-"""The FastStream NATS broker every service uses, with tracing and metrics middlewares."""
+"""The FastStream NATS broker every service uses, with tracing and metrics middlewares.
+
+Subscribers get the message itself (`durable_subscriber`), so the broker applies no
+dependency injection: FastStream's would resolve every context argument in a worker thread
+(a thread hop per argument per message)."""
 
 from faststream.nats import NatsBroker
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
@@ -18,4 +22,5 @@ def make_broker(
         middlewares=tuple(middlewares),  # type: ignore[arg-type]
         graceful_timeout=10.0,
         logger=None,
+        apply_types=False,
     )

@@ -47,8 +47,9 @@ from typing import Any, TypeVar
 from faststream import AckPolicy
 from faststream.exceptions import NackMessage
 from faststream.nats import JStream, NatsBroker, PullSub
-from faststream.nats.annotations import JsClient, NatsMessage
+from faststream.nats.message import NatsMessage
 from nats.errors import Error as NatsError
+from nats.js import JetStreamContext as JsClient
 from nats.js.api import ConsumerConfig
 from pydantic import ValidationError
 
@@ -117,6 +118,13 @@ async def dead_letter(
         attempts=attempts or meta.num_delivered,
         reason=reason[:500],
     )
+
+
+async def the_message(message: NatsMessage) -> NatsMessage:
+    """What a subscriber's handler is given: the message itself (body, metadata, ack). The
+    broker runs no dependency injection (`make_broker`), which would resolve each context
+    argument (the message, the JetStream client) in a worker thread, for every message."""
+    return message
 
 
 def durable_subscriber(
@@ -309,11 +317,15 @@ def durable_subscriber(
             return
         await defer(message, js, tenant)
 
-    consume = consume_unbounded if slots is None else consume_fairly
+    handle = consume_unbounded if slots is None else consume_fairly
+
+    async def consume(message: NatsMessage) -> None:
+        await handle(message, broker.config.connection_state.stream)
 
     consume.__name__ = f"consume_{durable.replace('-', '_')}"
     broker.subscriber(  # type: ignore[call-overload]
         subject,
+        decoder=the_message,
         stream=JStream(stream, declare=False),
         durable=durable,
         config=config,
