@@ -105,13 +105,6 @@ class DecisionContext:
         return NewEvent(type_, data, id=self.new_id())
 
 
-async def lock_stream(conn: Conn, tenant_id: str, stream: str) -> None:
-    """Serialise deciders of one stream until the end of the transaction."""
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{tenant_id}\x1f{stream}"
-    )
-
-
 DecideIn = Callable[[Conn], Awaitable[tuple[Decision, int]]]
 """Load state on the connection, decide; return the decision and the stream's version."""
 
@@ -129,10 +122,9 @@ async def commit_decision(
     """Decide about `stream` and commit the decision; None when `cause` was already handled."""
     for attempt in range(1, attempts + 1):
         try:
-            async with UnitOfWork(pool, tenant_id, consumer, cause=cause) as uow:
+            async with UnitOfWork(pool, tenant_id, consumer, cause=cause, stream=stream) as uow:
                 if uow.already_processed:
                     return None
-                await lock_stream(uow.conn, tenant_id, stream)
                 decision, version = await decide_in(uow.conn)
                 if decision.events:
                     await uow.append(stream, decision.events, version, projections)

@@ -9,6 +9,11 @@
 
 Either all of it commits or none of it does, so a crash anywhere loses nothing and a
 redelivered message is never decided twice.
+
+`stream=` also takes the transaction-scoped lock of the stream the unit decides about (after
+the inbox claim, so a concurrent duplicate waits on the inbox row, never on the stream). The
+writers' lock, the inbox claim and the stream's lock are one round trip; the outbox rows and
+the relay's wake-up another.
 """
 
 from collections.abc import Sequence
@@ -21,7 +26,7 @@ from opentelemetry import propagate, trace
 from revsync.contracts.base import Message
 from revsync.db import Conn, holds_session_state
 from revsync.eventlog.model import ANY_VERSION, NewEvent
-from revsync.eventlog.store import append_in_transaction, read_events_by_id
+from revsync.eventlog.store import append_in_transaction, append_recorded
 from revsync.projection import Projection, apply_all
 
 OUTBOX_CHANNEL = "revsync_outbox"
@@ -39,6 +44,36 @@ async def pause_writers(conn: Conn) -> None:
 
 async def resume_writers(conn: Conn) -> None:
     await conn.execute("SELECT pg_advisory_unlock($1)", WRITERS_LOCK)
+
+
+def stream_lock_key(tenant_id: str, stream: str) -> str:
+    """What the transaction-scoped lock of one stream is taken on (`hashtextextended`)."""
+    return f"{tenant_id}\x1f{stream}"
+
+
+# One statement, in this order: the writers' lock (shared), the inbox claim, the stream's lock.
+# The stream lock is evaluated over the claim's completed count, so it is taken after the
+# claim; it is never taken in the statement that then reads the stream (a statement's
+# snapshot predates the locks it waits for).
+_BEGIN_CLAIM = (
+    "WITH claim AS (INSERT INTO inbox (tenant_id, consumer, message_id)"
+    " SELECT $1, $2, $3 FROM (SELECT pg_advisory_xact_lock_shared($4)) AS writers"
+    " ON CONFLICT DO NOTHING RETURNING 1)"
+    " SELECT c.claimed, CASE WHEN $5::text IS NULL THEN NULL"
+    " ELSE pg_advisory_xact_lock(hashtextextended($5::text, 0)) END"
+    " FROM (SELECT count(*) AS claimed FROM claim) AS c"
+)
+_BEGIN = (
+    "SELECT pg_advisory_xact_lock_shared($1), CASE WHEN $2::text IS NULL THEN NULL"
+    " ELSE pg_advisory_xact_lock(hashtextextended($2::text, 0)) END"
+)
+# The outbox rows and the relay's wake-up, one statement.
+_WRITE_OUTBOX = (
+    "WITH written AS (INSERT INTO outbox (id, tenant_id, subject, payload, headers)"
+    " SELECT i, $1, s, p, $5::jsonb"
+    " FROM unnest($2::uuid[], $3::text[], $4::bytea[]) AS u(i, s, p) RETURNING 1)"
+    " SELECT pg_notify($6, '') FROM (SELECT count(*) FROM written) AS w"
+)
 
 
 def current_trace_id() -> str | None:
@@ -60,11 +95,13 @@ class UnitOfWork:
         consumer: str,
         cause: Message | None = None,
         actor: str = "system",
+        stream: str | None = None,
     ) -> None:
         if cause is not None and cause.tenant_id != tenant_id:
             raise ValueError(f"message of tenant {cause.tenant_id!r} handled as {tenant_id!r}")
         self.pool, self.tenant_id, self.consumer = pool, tenant_id, consumer
         self.cause, self.actor = cause, actor
+        self._lock = stream_lock_key(tenant_id, stream) if stream is not None else None
         self.already_processed = False
         self._outbox: list[Message] = []
         self._conn: Any = None
@@ -76,18 +113,24 @@ class UnitOfWork:
 
     async def __aenter__(self) -> "UnitOfWork":
         self._conn = await self.pool.acquire()
-        self._tx = self._conn.transaction()
-        await self._tx.start()
-        await self._conn.execute("SELECT pg_advisory_xact_lock_shared($1)", WRITERS_LOCK)
-        if self.cause is not None:
-            claimed = await self._conn.fetchval(
-                "INSERT INTO inbox (tenant_id, consumer, message_id) VALUES ($1, $2, $3)"
-                " ON CONFLICT DO NOTHING RETURNING 1",
-                self.tenant_id,
-                self.consumer,
-                self.cause.message_id,
-            )
-            self.already_processed = claimed is None
+        try:
+            self._tx = self._conn.transaction()
+            await self._tx.start()
+            if self.cause is not None:
+                claimed = await self._conn.fetchval(
+                    _BEGIN_CLAIM,
+                    self.tenant_id,
+                    self.consumer,
+                    self.cause.message_id,
+                    WRITERS_LOCK,
+                    self._lock,
+                )
+                self.already_processed = claimed == 0
+            else:
+                await self._conn.execute(_BEGIN, WRITERS_LOCK, self._lock)
+        except BaseException:  # e.g. a deadlock while waiting: no __aexit__ to give it back
+            await self.pool.release(self._conn)  # the pool rolls the transaction back
+            raise
         return self
 
     def metadata(self) -> dict[str, Any]:
@@ -111,13 +154,15 @@ class UnitOfWork:
         `projections` in the same transaction; return the stream's new version."""
         base = self.metadata()
         stamped = [NewEvent(e.type, e.data, e.id, {**base, **e.metadata}) for e in events]
-        version = await append_in_transaction(
+        if not projections:
+            return await append_in_transaction(
+                self._conn, self.tenant_id, stream, stamped, expected_version
+            )
+        recorded = await append_recorded(
             self._conn, self.tenant_id, stream, stamped, expected_version
         )
-        if projections:
-            recorded = await read_events_by_id(self._conn, [e.id for e in stamped])
-            await apply_all(self._conn, projections, recorded)
-        return version
+        await apply_all(self._conn, projections, recorded)
+        return max(event.version for event in recorded)
 
     def send(self, message: Message) -> None:
         if message.tenant_id != self.tenant_id:
@@ -130,16 +175,14 @@ class UnitOfWork:
         if not self._outbox:
             return
         await self._conn.execute(
-            "INSERT INTO outbox (id, tenant_id, subject, payload, headers)"
-            " SELECT i, $1, s, p, $5::jsonb FROM unnest($2::uuid[], $3::text[], $4::bytea[])"
-            " AS u(i, s, p)",
+            _WRITE_OUTBOX,
             self.tenant_id,
             [m.message_id for m in self._outbox],
             [m.subject for m in self._outbox],
             [m.to_bytes() for m in self._outbox],
             trace_headers(),
+            OUTBOX_CHANNEL,
         )
-        await self._conn.execute("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
 
     async def __aexit__(
         self,

@@ -18,7 +18,7 @@ from revsync.eventlog import (
     NewEvent,
     RecordedEvent,
 )
-from revsync.eventlog.store import append_in_transaction
+from revsync.eventlog.store import append_in_transaction, append_recorded
 from revsync.eventlog.subscription import load_checkpoint, save_checkpoint
 
 
@@ -87,6 +87,28 @@ async def test_a_retried_append_inside_a_transaction_is_a_no_op_that_keeps_it_us
         assert await append_in_transaction(conn, tenant, "alert:9", events(1), 3) == 4
     assert await store.stream_version(tenant, "alert:9") == 4
     assert [e.version for e in await store.read_stream(tenant, "alert:9")] == [1, 2, 3, 4]
+
+
+async def test_append_recorded_answers_with_the_events_as_read_back_and_keeps_the_contract(
+    pool: asyncpg.Pool, store: EventStore, tenant: str
+):
+    batch = events(2)
+    async with pool.acquire() as conn, conn.transaction():
+        await append_in_transaction(conn, tenant, "alert:10", events(1), NO_STREAM)
+        recorded = await append_recorded(conn, tenant, "alert:10", batch, 1)
+        assert [(e.id, e.version, e.data) for e in recorded] == [
+            (batch[0].id, 2, {"n": 0}),
+            (batch[1].id, 3, {"n": 1}),
+        ]
+        # a retry answers with the same records; a stale version or a partial retry fails
+        assert await append_recorded(conn, tenant, "alert:10", batch, 1) == recorded
+    assert (await store.read_stream(tenant, "alert:10"))[1:] == recorded
+    async with pool.acquire() as conn:
+        with pytest.raises(ConcurrencyError):
+            await append_recorded(conn, tenant, "alert:10", events(1), 1)
+        with pytest.raises(DuplicateEventError):
+            await append_recorded(conn, tenant, "alert:10", [batch[0], *events(1)], 3)
+    assert await store.stream_version(tenant, "alert:10") == 3
 
 
 async def test_concurrent_identical_appends_record_the_events_once(store: EventStore, tenant: str):
@@ -178,6 +200,7 @@ async def test_reader_never_skips_an_event_that_commits_after_a_later_position(
         await slow_tx.commit()
     after = await store.read_all(tenant_id=tenant)
     assert [e.type for e in after] == ["Slow", "Fast"]
+    assert not await store.has_held_back(after[-1].position, tenant)
 
 
 async def test_catch_up_subscription_resumes_from_a_saved_checkpoint(
@@ -222,5 +245,40 @@ async def test_subscription_wakes_on_new_events_without_polling(store: EventStor
         # the safety wake-up is 5 s; a notification must deliver well before it
         event = await asyncio.wait_for(got.get(), timeout=2.0)
         assert event.id == marker.id
+    finally:
+        task.cancel()
+
+
+async def test_a_follower_with_a_live_interval_reads_a_burst_in_a_few_reads_and_misses_nothing(
+    pool: asyncpg.Pool, tenant: str
+):
+    class CountingStore(EventStore):
+        reads = 0
+
+        async def read_all(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            self.reads += 1
+            return await super().read_all(*args, **kwargs)
+
+    store = CountingStore(pool)
+    got: list[RecordedEvent] = []
+
+    async def follow() -> None:
+        async for event in CatchUpSubscription(store, tenant_id=tenant, live_interval_s=0.3):
+            got.append(event)
+
+    task = asyncio.create_task(follow())
+    try:
+        await asyncio.sleep(0.2)  # caught up, waiting
+        reads_before = store.reads
+        burst = [NewEvent("Burst", {"n": n}) for n in range(20)]
+        for event in burst:  # twenty appends, twenty notifications, over 0.4 s
+            await store.append(tenant, "alert:burst", [event])
+            await asyncio.sleep(0.02)
+        deadline = asyncio.get_running_loop().time() + 5.0
+        while len([e for e in got if e.type == "Burst"]) < 20:
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.05)
+        assert [e.id for e in got if e.type == "Burst"] == [e.id for e in burst]
+        assert store.reads - reads_before <= 6
     finally:
         task.cancel()

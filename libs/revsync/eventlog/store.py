@@ -44,11 +44,42 @@ def _recorded(rows: list[asyncpg.Record]) -> list[RecordedEvent]:
 
 
 _APPEND = "SELECT revsync_append($1, $2, $3, $4::text[], $5::text[], $6::text[], $7::uuid[])"
+_APPEND_RECORDED = (
+    "SELECT * FROM revsync_append_recorded($1, $2, $3, $4::text[], $5::text[], $6::text[],"
+    " $7::uuid[])"
+)
 _NOT_AT_EXPECTED_VERSION, _PARTLY_RECORDED = "RS001", "RS002"
 
 
 async def _already_recorded(conn: Conn, ids: list[UUID]) -> int:
     return int(await conn.fetchval("SELECT count(*) FROM events WHERE id = ANY($1::uuid[])", ids))
+
+
+def _append_args(
+    tenant_id: str, stream: str, events: Sequence[NewEvent], expected_version: int
+) -> tuple[Any, ...]:
+    if not events:
+        raise ValueError("append needs at least one event")
+    return (
+        tenant_id,
+        stream,
+        expected_version,
+        [event.type for event in events],
+        [orjson.dumps(event.data).decode() for event in events],
+        [orjson.dumps(event.metadata).decode() for event in events],
+        [event.id for event in events],
+    )
+
+
+def _append_error(
+    error: asyncpg.PostgresError, tenant_id: str, stream: str, expected_version: int
+) -> Exception | None:
+    """The event log's error for what the append function raised (None: not one of ours)."""
+    if error.sqlstate == _NOT_AT_EXPECTED_VERSION:
+        return ConcurrencyError(tenant_id, stream, expected_version)
+    if error.sqlstate == _PARTLY_RECORDED:
+        return DuplicateEventError(str(error))
+    return None
 
 
 async def append_in_transaction(
@@ -60,27 +91,33 @@ async def append_in_transaction(
 ) -> int:
     """Append (one round trip, atomic on its own or inside the caller's transaction);
     return the stream's new version."""
-    if not events:
-        raise ValueError("append needs at least one event")
+    args = _append_args(tenant_id, stream, events, expected_version)
     try:
-        return int(
-            await conn.fetchval(
-                _APPEND,
-                tenant_id,
-                stream,
-                expected_version,
-                [event.type for event in events],
-                [orjson.dumps(event.data).decode() for event in events],
-                [orjson.dumps(event.metadata).decode() for event in events],
-                [event.id for event in events],
-            )
-        )
+        return int(await conn.fetchval(_APPEND, *args))
     except asyncpg.PostgresError as error:
-        if error.sqlstate == _NOT_AT_EXPECTED_VERSION:
-            raise ConcurrencyError(tenant_id, stream, expected_version) from None
-        if error.sqlstate == _PARTLY_RECORDED:
-            raise DuplicateEventError(str(error)) from None
-        raise
+        mapped = _append_error(error, tenant_id, stream, expected_version)
+        if mapped is None:
+            raise
+        raise mapped from None
+
+
+async def append_recorded(
+    conn: Conn,
+    tenant_id: str,
+    stream: str,
+    events: Sequence[NewEvent],
+    expected_version: int = ANY_VERSION,
+) -> list[RecordedEvent]:
+    """`append_in_transaction` that answers, in the same round trip, with the events as
+    recorded (in log order; the stream's new version is the greatest of theirs)."""
+    args = _append_args(tenant_id, stream, events, expected_version)
+    try:
+        return _recorded(await conn.fetch(_APPEND_RECORDED, *args))
+    except asyncpg.PostgresError as error:
+        mapped = _append_error(error, tenant_id, stream, expected_version)
+        if mapped is None:
+            raise
+        raise mapped from None
 
 
 class EventStore:
@@ -168,13 +205,15 @@ class EventStore:
             args: list[Any] = [str(after.tx_id), after.global_position]
             if tenant_id:
                 args.append(tenant_id)
-            return bool(
-                await conn.fetchval(
-                    "SELECT EXISTS (SELECT 1 FROM events WHERE (tx_id, global_position) >"
-                    f" ($1::text::xid8, $2) AND NOT ({_VISIBLE}) {tenant_filter})",
-                    *args,
-                )
+            # the first such event in commit order, not EXISTS: with few statistics (a young
+            # or fast-growing log) the planner answered EXISTS with a scan of the whole table
+            found = await conn.fetchval(
+                "SELECT 1 FROM events WHERE (tx_id, global_position) >"
+                f" ($1::text::xid8, $2) AND NOT ({_VISIBLE}) {tenant_filter}"
+                " ORDER BY events.tx_id, events.global_position LIMIT 1",
+                *args,
             )
+            return found is not None
 
 
 async def read_all_with(
@@ -200,12 +239,5 @@ async def read_stream_with(conn: Conn, tenant_id: str, stream: str) -> list[Reco
         f"SELECT {_COLUMNS} FROM events WHERE tenant_id = $1 AND stream = $2 ORDER BY version",
         tenant_id,
         stream,
-    )
-    return _recorded(rows)
-
-
-async def read_events_by_id(conn: Conn, ids: list[UUID]) -> list[RecordedEvent]:
-    rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM events WHERE id = ANY($1::uuid[]) ORDER BY global_position", ids
     )
     return _recorded(rows)

@@ -2,7 +2,9 @@
 
 Wakes on LISTEN/NOTIFY (`revsync_events`), never busy-polls: it re-reads shortly only while
 committed events are held back behind an older transaction still in flight, and otherwise
-sleeps until a notification (with a long safety timeout in case one is missed).
+sleeps until a notification (with a long safety timeout in case one is missed). Every append
+notifies: a follower that need not react at once gives `live_interval_s`, the least time
+between two reads once it has caught up, and reads what committed meanwhile in one go.
 """
 
 import asyncio
@@ -24,11 +26,13 @@ class CatchUpSubscription:
         after: Position = START,
         tenant_id: str | None = None,
         batch_size: int = 1000,
+        live_interval_s: float = 0.0,
     ) -> None:
         self.store = store
         self.position = after
         self.tenant_id = tenant_id
         self.batch_size = batch_size
+        self.live_interval_s = live_interval_s
         self._wake = asyncio.Event()
         self._listener: Any = None
 
@@ -58,12 +62,14 @@ class CatchUpSubscription:
                 if len(batch) == self.batch_size:
                     continue
                 if await self.store.has_held_back(self.position, self.tenant_id):
-                    await asyncio.sleep(HELD_BACK_RETRY_S)
+                    await asyncio.sleep(max(HELD_BACK_RETRY_S, self.live_interval_s))
                     continue
                 try:
                     await asyncio.wait_for(self._wake.wait(), SAFETY_WAKE_S)
                 except TimeoutError:
-                    pass
+                    continue
+                if self.live_interval_s:
+                    await asyncio.sleep(self.live_interval_s)
         finally:
             await self.close()
 
