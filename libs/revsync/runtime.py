@@ -15,7 +15,6 @@ broker first (in-flight messages finish or are redelivered) and then everything 
 
 import asyncio
 import signal
-import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,8 +37,7 @@ from revsync.messaging.streams import ensure_streams
 from revsync.messaging.subscriber import DeliveryPolicy
 from revsync.settings import RuntimeSettings
 from revsync.telemetry import setup_telemetry
-from revsync.tenancy import SyncSettings, Tenant
-from revsync.tenant_store import TenantStore
+from revsync.tenant_store import TenantCache, TenantStore
 
 log = get_logger(__name__)
 
@@ -47,27 +45,6 @@ log = get_logger(__name__)
 class ServiceSettings(RuntimeSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
     service_port: int | None = Field(None, description="health and metrics HTTP port")
-
-
-class TenantCache:
-    """Tenants' public configuration (no secrets) for decisions, refreshed every few seconds."""
-
-    def __init__(self, store: TenantStore, ttl_s: float = 2.0) -> None:
-        self.store, self.ttl_s = store, ttl_s
-        self._cache: dict[str, tuple[float, Tenant | None]] = {}
-
-    async def get(self, tenant_id: str) -> Tenant | None:
-        hit = self._cache.get(tenant_id)
-        if hit and time.monotonic() - hit[0] < self.ttl_s:
-            return hit[1]
-        tenant = await self.store.load(tenant_id, with_secrets=False)
-        self._cache[tenant_id] = (time.monotonic(), tenant)
-        return tenant
-
-    async def settings_for(self, tenant_id: str) -> SyncSettings | None:
-        """The sync settings of an enabled tenant; None for an unknown or disabled one."""
-        tenant = await self.get(tenant_id)
-        return tenant.settings if tenant and tenant.enabled else None
 
 
 @dataclass

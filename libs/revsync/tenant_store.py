@@ -1,8 +1,10 @@
-"""Saving and loading tenants: settings as events, secrets encrypted beside them.
+"""Saving and loading tenants: settings as events, secrets encrypted beside them; and the
+cache of tenants' settings that services decide with.
 
 A tenant's lifecycle (created, disabled, enabled) is recorded on its `tenant` stream, with the
 actor, in the same transaction as the `tenants` row it changes."""
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -10,9 +12,9 @@ import asyncpg
 from pydantic import SecretStr
 
 from revsync.db import Conn
-from revsync.eventlog.model import NO_STREAM, ConcurrencyError, NewEvent
+from revsync.eventlog.model import NO_STREAM, ConcurrencyError, NewEvent, RecordedEvent
 from revsync.secrets_box import SecretBox
-from revsync.tenancy import Tenant
+from revsync.tenancy import SyncSettings, Tenant
 from revsync.unit_of_work import UnitOfWork
 
 SETTINGS_STREAM = "settings"
@@ -153,3 +155,45 @@ async def set_enabled_row(
         enabled,
         at,
     )
+
+
+def changes_tenant(event: RecordedEvent) -> bool:
+    """Whether the event changes what `TenantStore.load` gives: its settings or lifecycle."""
+    return event.stream in (SETTINGS_STREAM, LIFECYCLE_STREAM)
+
+
+class TenantCache:
+    """Tenants' public configuration (no secrets) for decisions, read once and kept `ttl_s`.
+
+    A process that follows the event log hears of every change of a tenant (`changes_tenant`)
+    and `forget`s it; it may then keep entries much longer (`ttl_s` is only a safety net), so
+    a change takes effect as soon as it is heard, and a process serving many tenants does
+    not read each of them again every few seconds."""
+
+    def __init__(self, store: TenantStore, ttl_s: float = 2.0) -> None:
+        self.store, self.ttl_s = store, ttl_s
+        self._cache: dict[str, tuple[float, Tenant | None]] = {}
+        self._generation = 0  # moves on every `forget`: a load it overtook is not kept
+
+    async def get(self, tenant_id: str) -> Tenant | None:
+        hit = self._cache.get(tenant_id)
+        if hit is not None and time.monotonic() - hit[0] < self.ttl_s:
+            return hit[1]
+        generation = self._generation
+        tenant = await self.store.load(tenant_id, with_secrets=False)
+        if generation == self._generation:  # else it may be older than a change just heard
+            self._cache[tenant_id] = (time.monotonic(), tenant)
+        return tenant
+
+    async def settings_for(self, tenant_id: str) -> SyncSettings | None:
+        """The sync settings of an enabled tenant; None for an unknown or disabled one."""
+        tenant = await self.get(tenant_id)
+        return tenant.settings if tenant and tenant.enabled else None
+
+    def forget(self, tenant_id: str | None = None) -> None:
+        """Drop one tenant's entry (None: every entry); a load in flight is not kept."""
+        self._generation += 1
+        if tenant_id is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(tenant_id, None)

@@ -4,8 +4,9 @@ Subscriptions (durable consumers named `alert-*`, every tenant, `tenants` narrow
 - `change.<t>.rmm.alert.*`       -> `on_alert`
 - `result.<t>.revio.ticket.*`    -> `on_result` (only results of commands we sent)
 - `change.<t>.revio.ticket.*`    -> `on_revio_ticket` (only our tickets: closed in Rev.io)
-and a follower of the event log's `company-link` category -> `on_links_changed`, which
-tickets parked alerts whose company is now linked.
+and a follower of the event log: a `company-link` event -> `on_links_changed`, which tickets
+parked alerts whose company is now linked; a change of a tenant's settings or lifecycle ->
+its cached settings are forgotten (so they are kept long, and a change is used at once).
 """
 
 import asyncio
@@ -29,6 +30,7 @@ from revsync.logs import get_logger
 from revsync.messaging import DeliveryPolicy, Route, subscribe_routes
 from revsync.runtime import ServiceContext
 from revsync.tenancy import SyncSettings
+from revsync.tenant_store import TenantCache, changes_tenant
 
 from services.alert import decide, lookups
 from services.alert.projection import AlertTickets
@@ -38,6 +40,13 @@ log = get_logger(__name__)
 SERVICE = "alert"
 LINK_CATEGORY = "company-link"
 CHECKPOINT_EVERY = 500
+# Parked alerts wait for their company's link; a fraction of a second more costs nothing, and
+# reading once per interval instead of after every append in the system costs far less.
+FOLLOW_INTERVAL_S = 0.25
+# The follower forgets a tenant's settings as soon as it reads their change; this bounds how
+# stale they may be when it cannot read (it is restarting, or an open transaction elsewhere
+# holds the log's readers back).
+SETTINGS_TTL_S = 15.0
 DEFAULT_POLICY = DeliveryPolicy()
 SettingsFor = Callable[[str], Awaitable[SyncSettings | None]]
 
@@ -80,14 +89,7 @@ class AlertService:
     async def _placement(
         self, conn: Conn, tenant_id: str, company_id: str | None, endpoint_id: str | None
     ) -> decide.Placement:
-        customer = (
-            await lookups.linked_customer_for(conn, tenant_id, company_id) if company_id else None
-        )
-        asset = (
-            await lookups.revio_asset_for(conn, tenant_id, endpoint_id)
-            if customer and endpoint_id
-            else None
-        )
+        customer, asset = await lookups.placement_for(conn, tenant_id, company_id, endpoint_id)
         return decide.Placement(customer, asset)
 
     # --- handlers -------------------------------------------------------------------------
@@ -178,28 +180,37 @@ async def follow_company_links(
     store: EventStore,
     checkpoint: str = "alert:company-links",
     retry_s: float = 5.0,
+    tenants: TenantCache | None = None,
 ) -> None:
     """Follow the event log; on each `company-link` event, ticket the tenant's parked alerts
-    whose company is now linked. A failure restarts from the last checkpoint (unparking is
-    idempotent), so no link is missed."""
+    whose company is now linked; on each change of a tenant, forget its cached settings
+    (`tenants`). A failure restarts from the last checkpoint (unparking is idempotent), so no
+    link is missed; meanwhile no change is heard, so every cached tenant is forgotten."""
     while True:
         try:
-            await _follow_company_links(service, store, checkpoint)
+            await _follow_company_links(service, store, checkpoint, tenants)
         except Exception as error:
             log.error("following company links failed; restarting", error=repr(error))
+            if tenants is not None:
+                tenants.forget()
             await asyncio.sleep(retry_s)
 
 
-async def _follow_company_links(service: AlertService, store: EventStore, checkpoint: str) -> None:
+async def _follow_company_links(
+    service: AlertService, store: EventStore, checkpoint: str, tenants: TenantCache | None
+) -> None:
     async with store.pool.acquire() as conn:
-        tenants = await lookups.tenants_with_parked_alerts(conn)
+        parked = await lookups.tenants_with_parked_alerts(conn)
         position = await load_checkpoint(conn, checkpoint)
     # links made while this service was down are caught before the follower reaches them
-    for tenant_id in tenants:
+    for tenant_id in parked:
         await service.on_links_changed(tenant_id, uuid5(position_seed(position), tenant_id))
     unsaved = 0
-    async for event in CatchUpSubscription(store, after=position):
+    following = CatchUpSubscription(store, after=position, live_interval_s=FOLLOW_INTERVAL_S)
+    async for event in following:
         unsaved += 1
+        if tenants is not None and changes_tenant(event):
+            tenants.forget(event.tenant_id)
         if is_link_event(event):
             await service.on_links_changed(event.tenant_id, event.id)
         if is_link_event(event) or unsaved >= CHECKPOINT_EVERY:
@@ -240,6 +251,7 @@ def register(
 
 
 async def setup(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
+    ctx.tenants.ttl_s = SETTINGS_TTL_S  # the follower below forgets what changes
     service = AlertService(ctx.pool, ctx.tenants.settings_for, consumer=ctx.name)
     register(ctx.broker, service, name=ctx.name, policy=ctx.delivery_policy())
-    return [follow_company_links(service, ctx.store)]
+    return [follow_company_links(service, ctx.store, tenants=ctx.tenants)]

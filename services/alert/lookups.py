@@ -8,29 +8,38 @@
 
 from revsync.db import Conn
 
+_CUSTOMER = (
+    "SELECT revio_customer_id FROM company_links"
+    " WHERE tenant_id = $1 AND rmm_company_id = $2 AND state = 'linked' LIMIT 1"
+)
+# any endpoint id the asset ever had, or the one it has
+_ASSET = (
+    "SELECT a.revio_asset_id FROM asset_endpoints e JOIN assets a"
+    " ON a.tenant_id = e.tenant_id AND a.identifier = e.identifier"
+    " WHERE e.tenant_id = $1 AND e.endpoint_id = $3 AND a.revio_asset_id IS NOT NULL"
+    " UNION ALL SELECT revio_asset_id FROM assets WHERE tenant_id = $1 AND endpoint_id = $3"
+    " AND revio_asset_id IS NOT NULL LIMIT 1"
+)
+_PLACEMENT = (
+    f"SELECT c.customer, CASE WHEN c.customer IS NOT NULL AND $3::text IS NOT NULL"
+    f" THEN ({_ASSET}) END FROM (SELECT ({_CUSTOMER}) AS customer) AS c"
+)
 
-async def linked_customer_for(conn: Conn, tenant_id: str, rmm_company_id: str) -> str | None:
-    value = await conn.fetchval(
-        "SELECT revio_customer_id FROM company_links"
-        " WHERE tenant_id = $1 AND rmm_company_id = $2 AND state = 'linked' LIMIT 1",
-        tenant_id,
-        rmm_company_id,
+
+async def placement_for(
+    conn: Conn, tenant_id: str, rmm_company_id: str | None, endpoint_id: str | None
+) -> tuple[str | None, str | None]:
+    """(the Rev.io customer linked to the RMM company, the endpoint's Rev.io asset if it has
+    one and the company is linked), in one round trip."""
+    if not rmm_company_id:
+        return None, None
+    row = await conn.fetchrow(_PLACEMENT, tenant_id, rmm_company_id, endpoint_id or None)
+    assert row is not None  # always one row (NULLs when nothing is linked)
+    customer, asset = row
+    return (
+        str(customer) if customer is not None else None,
+        str(asset) if asset is not None else None,
     )
-    return str(value) if value is not None else None
-
-
-async def revio_asset_for(conn: Conn, tenant_id: str, endpoint_id: str) -> str | None:
-    """The Rev.io asset of the endpoint (any endpoint id the asset ever had), if synced."""
-    value = await conn.fetchval(
-        "SELECT a.revio_asset_id FROM asset_endpoints e JOIN assets a"
-        " ON a.tenant_id = e.tenant_id AND a.identifier = e.identifier"
-        " WHERE e.tenant_id = $1 AND e.endpoint_id = $2 AND a.revio_asset_id IS NOT NULL"
-        " UNION ALL SELECT revio_asset_id FROM assets WHERE tenant_id = $1 AND endpoint_id = $2"
-        " AND revio_asset_id IS NOT NULL LIMIT 1",
-        tenant_id,
-        endpoint_id,
-    )
-    return str(value) if value is not None else None
 
 
 async def parked_alerts_now_linked(conn: Conn, tenant_id: str) -> list[str]:

@@ -16,7 +16,9 @@ from tests.e2e.pipeline_support import (
 )
 from tests.e2e.stack import E2EStack, eventually
 
-TENANT_CACHE_S = 3.0  # revsync.runtime.TenantCache ttl (2 s), and a margin
+# the alert service forgets a tenant's cached settings once its follower of the log sees them
+# change (well under a second); other services keep them 2 s (`TenantCache`): and a margin
+TENANT_CACHE_S = 3.0
 
 
 async def test_alert_becomes_one_ticket_repeat_journals_clear_auto_closes(stack: E2EStack):
@@ -85,7 +87,7 @@ async def test_alerts_below_minimum_or_with_sync_off_open_no_ticket_and_are_logg
     await tenant.update_settings(sync_alerts=False)
     off = alert_stream(endpoint, "e2e-service-down")
 
-    await asyncio.sleep(TENANT_CACHE_S)  # services read settings through a 2 s cache
+    await asyncio.sleep(TENANT_CACHE_S)  # services read settings through a cache
     await tenant.alert(endpoint, "e2e-service-down", "Critical", summary="Spooler down")
     [decision] = await eventually(
         lambda: decisions(tenant, "AlertSkipped", "AlertTicketRequested", entity=off), WAIT_S

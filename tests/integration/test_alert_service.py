@@ -4,7 +4,7 @@ results published as the connectors would, commands read back from the COMMANDS 
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -18,6 +18,7 @@ from revsync.eventlog import EventStore
 from revsync.messaging import make_broker, publish
 from revsync.projection import replay
 from revsync.tenancy import SyncSettings
+from revsync.tenant_store import TenantCache, TenantStore
 
 from services.alert.app import AlertService, follow_company_links, register
 from services.alert.projection import AlertTickets
@@ -227,6 +228,41 @@ async def test_unlinked_alert_is_parked_then_ticketed_when_the_company_links(ale
     assert requested.data["trigger"] == "company_linked"
     (create,) = await harness.commands.wait_for(CreateRevioTicket, 1)
     assert create.customer_id == "cust-2"
+
+
+async def test_cached_settings_are_forgotten_as_soon_as_the_follower_sees_them_change(
+    alert_service,
+):
+    harness, _, name = alert_service
+    tenant, store = harness.tenant_id, TenantStore(harness.pool)
+    tenants = TenantCache(store, ttl_s=3600.0)  # only the follower can make it read again
+    service = AlertService(harness.pool, tenants.settings_for, consumer=f"{name}-cached")
+    follower = follow_company_links(
+        service, EventStore(harness.pool), f"{name}:cached", tenants=tenants
+    )
+    await harness.start(follower)
+    settings = await tenants.settings_for(tenant)
+    assert settings is not None and settings.min_alert_severity == "High"
+
+    async def severity() -> str | None:
+        settings = await tenants.settings_for(tenant)
+        return settings.min_alert_severity if settings else None
+
+    await save_tenant(
+        harness.pool, tenant, SETTINGS.model_copy(update={"min_alert_severity": "Low"})
+    )
+    await until(severity, "Low")
+    await store.set_enabled(tenant, False, actor="test")
+    await until(severity, None)
+
+
+async def until(
+    read: Callable[[], Awaitable[object]], wanted: object, within_s: float = 10.0
+) -> None:
+    deadline = asyncio.get_running_loop().time() + within_s
+    while (got := await read()) != wanted:
+        assert asyncio.get_running_loop().time() < deadline, f"still {got!r}, not {wanted!r}"
+        await asyncio.sleep(0.05)
 
 
 async def test_storm_of_500_raises_on_100_conditions_gives_exactly_100_creates(alert_service):
