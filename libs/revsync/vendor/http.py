@@ -8,6 +8,7 @@
 - every attempt is counted by endpoint and outcome.
 """
 
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,6 +19,16 @@ import stamina
 from revsync.vendor.errors import VendorError, VendorErrorKind
 from revsync.vendor.limiter import RateLimit, SharedRateLimiter
 from revsync.vendor.metrics import count_call
+
+# httpcore asks `sniffio` which event loop runs for every lock and cancellation shield it
+# makes (several per request). sniffio is not installed (anyio no longer needs it), and a
+# failed import is not remembered: each ask searched sys.path again (stat calls), about a
+# twentieth of a connector's CPU. Saying once that it is absent makes each ask a dict lookup;
+# httpcore then assumes asyncio, as it did. An installed sniffio is left alone.
+try:
+    import sniffio  # noqa: F401
+except ImportError:
+    sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 RETRY_AFTER_STATUSES = {423, 429, 503}
 DEFAULT_RETRY_AFTER_S = 5.0
