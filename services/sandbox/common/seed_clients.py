@@ -11,7 +11,7 @@ import re
 
 from services.sandbox.common import seed_words as words
 from services.sandbox.common.seed_devices import assign_endpoints, assign_tickets
-from services.sandbox.common.seed_names import drifted_name, near_duplicate_name
+from services.sandbox.common.seed_names import drifted_name, near_duplicate_name, split_suffix
 from services.sandbox.common.world import Address, Client, Contact, Size, past_time
 
 ONLY_IN_REVIO, ONLY_IN_RMM, DRIFTED, AMPERSAND, NEAR_DUPLICATE, INACTIVE = 0, 5, 2, 8, 10, 11
@@ -52,8 +52,17 @@ def _client(rng: random.Random, number: int, names: "_NameBook") -> Client:
     )
 
 
+def same_name_key(name: str) -> str:
+    """What makes two names one company to name matching: case, punctuation, `&` vs `and`
+    and the legal suffix aside ("Acme & Co LLC" = "ACME AND CO, Inc.")."""
+    base, _ = split_suffix(name.strip())
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", base.lower().replace("&", " and ")).split())
+
+
 class _NameBook:
-    """Canonical names handed out so far; every name is unique."""
+    """Canonical names handed out so far: no two the same company to name matching
+    (`same_name_key`), or a large world would be mostly ambiguous names; the deliberate
+    look-alikes are the near-duplicates (and the drifted names of one client)."""
 
     def __init__(self) -> None:
         self.ordered: list[str] = []
@@ -64,9 +73,10 @@ class _NameBook:
         while True:
             tail = rng.choice(AMPERSAND_TAILS if ampersand else words.NAME_TAILS)
             where = f" of {rng.choice(words.CITIES)[0]}" if attempts > 2 else ""
+            branch = f" {rng.choice(words.STREETS).split()[0]}" if attempts > 12 else ""
             suffix = rng.choice(words.LEGAL_SUFFIXES)
-            name = f"{rng.choice(words.NAME_HEADS)} {tail}{where} {suffix}"
-            if name not in self.taken:
+            name = f"{rng.choice(words.NAME_HEADS)} {tail}{where}{branch} {suffix}"
+            if same_name_key(name) not in self.taken:
                 return self._take(name)
             attempts += 1
 
@@ -74,13 +84,13 @@ class _NameBook:
         """ "Acme Corporation Services" for an earlier "Acme Corp"; fresh if none fits."""
         if self.ordered:
             name = near_duplicate_name(rng.choice(self.ordered), rng)
-            if name not in self.taken:
+            if same_name_key(name) not in self.taken:
                 return self._take(name)
         return self.fresh(rng, ampersand=False)
 
     def _take(self, name: str) -> str:
         self.ordered.append(name)
-        self.taken.add(name)
+        self.taken.add(same_name_key(name))
         return name
 
 
