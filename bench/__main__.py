@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -145,12 +146,25 @@ async def run(args: argparse.Namespace, box: dict[str, Any]) -> list[Figure]:
     return figures
 
 
+async def run_until_stopped(args: argparse.Namespace, box: dict[str, Any]) -> list[Figure]:
+    """`run`, cancelled by SIGTERM as by Ctrl-C: every server and service it started is
+    stopped on the way out (a bench stopped by `kill` used to leave processes running)."""
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
+    return await run(args, box)
+
+
 def main(argv: Sequence[str] = sys.argv[1:]) -> int:
     args = parse(argv)
     configure_logging("bench", "WARNING")
     box = machine()  # before the run: its load average is the machine's, not ours
     box["psycopg"] = psycopg_implementation()
-    figures = asyncio.run(run(args, box))
+    try:
+        figures = asyncio.run(run_until_stopped(args, box))
+    except asyncio.CancelledError:
+        print("bench stopped (SIGTERM); nothing recorded", file=sys.stderr)
+        return 128 + signal.SIGTERM
     print()
     print_table(figures)
     if not args.no_record:
