@@ -9,7 +9,8 @@ Guarantees (each covered by tests/integration/test_eventlog_contract.py):
   different tenants (and streams) never wait for each other.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from itertools import starmap
 from typing import Any
 from uuid import UUID
@@ -71,15 +72,17 @@ def _append_args(
     )
 
 
-def _append_error(
-    error: asyncpg.PostgresError, tenant_id: str, stream: str, expected_version: int
-) -> Exception | None:
-    """The event log's error for what the append function raised (None: not one of ours)."""
-    if error.sqlstate == _NOT_AT_EXPECTED_VERSION:
-        return ConcurrencyError(tenant_id, stream, expected_version)
-    if error.sqlstate == _PARTLY_RECORDED:
-        return DuplicateEventError(str(error))
-    return None
+@contextmanager
+def _append_errors(tenant_id: str, stream: str, expected_version: int) -> Iterator[None]:
+    """The event log's errors for what the append functions raise (others pass through)."""
+    try:
+        yield
+    except asyncpg.PostgresError as error:
+        if error.sqlstate == _NOT_AT_EXPECTED_VERSION:
+            raise ConcurrencyError(tenant_id, stream, expected_version) from None
+        if error.sqlstate == _PARTLY_RECORDED:
+            raise DuplicateEventError(str(error)) from None
+        raise
 
 
 async def append_in_transaction(
@@ -92,13 +95,8 @@ async def append_in_transaction(
     """Append (one round trip, atomic on its own or inside the caller's transaction);
     return the stream's new version."""
     args = _append_args(tenant_id, stream, events, expected_version)
-    try:
+    with _append_errors(tenant_id, stream, expected_version):
         return int(await conn.fetchval(_APPEND, *args))
-    except asyncpg.PostgresError as error:
-        mapped = _append_error(error, tenant_id, stream, expected_version)
-        if mapped is None:
-            raise
-        raise mapped from None
 
 
 async def append_recorded(
@@ -111,13 +109,8 @@ async def append_recorded(
     """`append_in_transaction` that answers, in the same round trip, with the events as
     recorded (in log order; the stream's new version is the greatest of theirs)."""
     args = _append_args(tenant_id, stream, events, expected_version)
-    try:
+    with _append_errors(tenant_id, stream, expected_version):
         return _recorded(await conn.fetch(_APPEND_RECORDED, *args))
-    except asyncpg.PostgresError as error:
-        mapped = _append_error(error, tenant_id, stream, expected_version)
-        if mapped is None:
-            raise
-        raise mapped from None
 
 
 class EventStore:
