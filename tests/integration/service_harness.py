@@ -21,9 +21,8 @@ from revsync.contracts.rmm import AddRmmTicketNote, CloseRmmTicket, CreateRmmTic
 from revsync.eventlog import EventStore, NewEvent, RecordedEvent
 from revsync.messaging import DeliveryPolicy
 from revsync.outbox import OutboxRelay
-from revsync.runtime import TenantCache
 from revsync.tenancy import SyncSettings, Tenant
-from revsync.tenant_store import TenantStore
+from revsync.tenant_store import TenantCache, TenantStore
 from revsync.unit_of_work import UnitOfWork, trace_headers
 
 FAST = DeliveryPolicy(max_deliver=6, backoff_s=(0.05, 0.1, 0.2, 0.5), ack_wait_s=10.0)

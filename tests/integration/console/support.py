@@ -19,10 +19,9 @@ from revsync.contracts.base import Result, ResultStatus
 from revsync.contracts.revio import ListRevioEverything, RevioCustomer, RevioCustomerChanged
 from revsync.contracts.rmm import ListRmmEverything, RmmCompany, RmmCompanyChanged
 from revsync.messaging import DeliveryPolicy, make_broker, publish
-from revsync.runtime import TenantCache
 from revsync.secrets_box import SecretBox
 from revsync.tenancy import SyncSettings
-from revsync.tenant_store import TenantStore
+from revsync.tenant_store import TenantCache, TenantStore
 
 from services.console.config import ConsoleSettings
 from services.console.deps import Console

@@ -18,8 +18,8 @@ from pydantic import SecretStr
 from revsync.contracts.revio import CreateRevioTicket
 from revsync.eventlog import EventStore, NewEvent
 from revsync.messaging.subscriber import REASON_HEADER
-from revsync.runtime import TenantCache
 from revsync.tenancy import RevioConnection, RmmConnection, Tenant
+from revsync.tenant_store import TenantCache
 from revsync.unit_of_work import UnitOfWork
 
 from services.console.app import create_app
