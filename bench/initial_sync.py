@@ -18,6 +18,13 @@ that tenants are picked up within half a second.
 - vendor calls per synced object, and as a ratio to a minimum: listing every kind once at the
   largest page the API allows, plus one write per object the sync had to create or stamp
   (see `minimum_calls`).
+
+The large world needs more than an hour on a 2-core machine with one replica of each
+service: a single tenant's commands queue behind each connector's per-tenant in-flight bound
+(Rev.io 6, RMM 2 per process; issue 9's fairness), so its assets and write-backs reach the
+vendors at about 16/s and 2.5/s there. Run it from a clean worktree (`git worktree add`,
+`PYTHONPATH=<worktree>:<worktree>/libs`, `--results` pointing back) so that edits made
+meanwhile do not reach the services it starts.
 """
 
 import asyncio
