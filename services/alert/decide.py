@@ -297,8 +297,8 @@ def decide_clear(
         "auto_close_on_alert_clear": settings.auto_close_on_alert_clear,
         **observation,
     }
-    if state.phase == "parked":
-        return Decision((ctx.event(E.CLEARED, action="parked_alert_dropped", **base),))
+    if state.phase in ("parked", "failed"):  # no ticket of ours: nothing is ticketed now
+        return Decision((ctx.event(E.CLEARED, action=f"{state.phase}_alert_dropped", **base),))
     if not settings.sync_alerts:
         return NOTHING  # sync is off: tickets already opened are left as they are
     if state.phase == "requested":
@@ -377,9 +377,19 @@ def decide_company_linked(
 def decide_create_result(
     state: AlertState, result: Result, settings: SyncSettings, ctx: DecisionContext
 ) -> Decision:
-    """The Rev.io ticket was created (or not); apply what happened while we waited."""
-    if state.phase != "requested" or str(result.command_id) != state.create_command_id:
+    """The Rev.io ticket was created (or not); apply what happened while we waited.
+
+    A create answered as failed (dead-lettered) that a person retried from the DLQ may still
+    succeed: its ticket is linked if the alert has none yet (closed at once if the alert
+    cleared meanwhile), so it is not left open and orphaned in Rev.io."""
+    if str(result.command_id) != state.create_command_id:
         return NOTHING  # a result we no longer wait for
+    late = state.phase != "requested"
+    if late:
+        orphan = result.ok and state.revio_ticket_id is None and state.phase in ("failed", "closed")
+        if not orphan:
+            return NOTHING
+        state = replace(state, clear_pending=state.phase == "closed", deferred_repeats=0)
     ticket_id = result.external_ids.get("ticket_id")
     if not result.ok or not ticket_id:
         event = ctx.event(
@@ -420,6 +430,7 @@ def decide_create_result(
         ),
         rmm_ticket_id=state.rmm_ticket_id,
         observed_at=state.observed_at.isoformat() if state.observed_at else None,
+        **({"after_failure": True} if late else {}),
     )
     return Decision((event,), tuple(commands))
 

@@ -16,8 +16,10 @@ commands list them in `sent: [{command_id, system, entity, verb}]`.
 - `AlertTicketLinked{revio_ticket_id, command_id, deferred_repeats, clear_action,
   journal_command_id?}`: the create's result; repeats (and a clear) recorded while it was
   pending are applied now (the repeats in one journal entry, `journal_command_id`, which is
-  then the repeat journal entry in flight).
-- `AlertTicketCreateFailed{command_id, status, reason, attempt}`: the create was refused.
+  then the repeat journal entry in flight). `after_failure?`: the create had been answered
+  as failed (dead-lettered) and a retry from the DLQ made the ticket after all.
+- `AlertTicketCreateFailed{command_id, status, reason, attempt}`: the create was refused, or
+  dead-lettered by the connector (status `unavailable`, reason "dead-lettered: ...").
 - `AlertRepeated{rule: one_open_ticket_per_endpoint_condition, count, journal, recurred?,
   revio_ticket_id?, command_id?, deferred_repeats?, waiting_for?}`: a repeat or update of an
   alert that has (or is getting) a ticket; `journal`: `sent` now, `deferred` (until the
@@ -32,8 +34,9 @@ commands list them in `sent: [{command_id, system, entity, verb}]`.
   was closed in Rev.io meanwhile (they stay in the counter).
 - `AlertCleared{rule: auto_close_on_alert_clear, action, auto_close_on_alert_clear,
   revio_ticket_id?, command_id?}`: `action` is `auto_closed`, `journal_entry`,
-  `deferred_until_ticket_exists` or `parked_alert_dropped`; `deferred_repeats?`: repeats
-  not yet journaled, written in one entry sent with the clear.
+  `deferred_until_ticket_exists`, `parked_alert_dropped` or `failed_alert_dropped` (its
+  create had failed: it is not retried); `deferred_repeats?`: repeats not yet journaled,
+  written in one entry sent with the clear.
 - `AlertTicketClosed{rule: closed_ticket_ends_episode, revio_ticket_id, status,
   custom_status}`: closed (or deleted) in Rev.io; the next occurrence opens a new ticket.
 - `AlertCommandFailed{command_id, verb, status, reason, revio_ticket_id, deferred_repeats?}`:

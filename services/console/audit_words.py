@@ -128,6 +128,7 @@ def _cleared(d: Data) -> str:
         "journal_entry": "a note was added to its Rev.io ticket",
         "deferred_until_ticket_exists": "noted once its ticket exists",
         "parked_alert_dropped": "it was waiting, so nothing is ticketed",
+        "failed_alert_dropped": "its ticket could not be created, and is no longer tried",
     }.get(str(d.get("action")), str(d.get("action") or "").replace("_", " "))
     return "Alert cleared" + (f": {action}" if action else "")
 
@@ -139,6 +140,7 @@ WORDS: dict[str, Callable[[Data], str]] = {
     "AlertTicketRequested": lambda d: "Asked Rev.io for a ticket for this alert",
     "AlertTicketLinked": lambda d: (
         f"Alert ticket created: Rev.io ticket {d.get('revio_ticket_id')}"
+        + (" (late: its create had been reported as failed)" if d.get("after_failure") else "")
     ),
     "AlertTicketCreateFailed": _failed("Creating the alert ticket"),
     "AlertRepeated": lambda d: (

@@ -119,6 +119,7 @@ class Connector:
                 policy=policy,
                 workers=1 if listing else settings.revio_command_workers,
                 slots=None if listing else slots,
+                answer_dead_letters=True,  # the issuer decides on it instead of waiting
             )
 
     async def checks(self) -> dict[str, bool]:

@@ -12,10 +12,11 @@ from faststream.nats import NatsBroker
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from revsync.contracts import Command, Subjects
+from revsync.contracts.base import Result, ResultStatus
 from revsync.devservers import DevServers
 from revsync.eventlog import EventStore, NewEvent
 from revsync.messaging import DeliveryPolicy, durable_subscriber, make_broker, publish
-from revsync.messaging.subscriber import REASON_HEADER
+from revsync.messaging.subscriber import REASON_HEADER, answer_dead_lettered
 from revsync.unit_of_work import UnitOfWork
 
 FAST = DeliveryPolicy(max_deliver=3, backoff_s=(0.05, 0.1), ack_wait_s=5.0)
@@ -87,6 +88,63 @@ async def test_failing_handler_is_redelivered_then_dead_lettered_with_reason(
     assert Subjects.original_of_dead_letter(letter.subject) == command_subject(tenant)
     assert "RuntimeError: Rev.io said no" in letter.headers[REASON_HEADER]
     assert PingTicket.from_bytes(letter.data).note == "hello"
+
+
+async def results(js: JetStreamContext, tenant: str, count: int) -> list:
+    sub = await js.pull_subscribe(
+        f"result.{tenant}.>",
+        stream="RESULTS",
+        config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
+    )
+    try:
+        return await sub.fetch(count, timeout=5)
+    finally:
+        await sub.unsubscribe()
+
+
+async def test_dead_lettered_command_is_answered_once_with_a_failed_result(
+    broker: NatsBroker, js: JetStreamContext, tenant: str
+):
+    async def always_fails(command: PingTicket) -> None:
+        raise RuntimeError("Rev.io is down")
+
+    durable_subscriber(
+        broker,
+        service=unique_service(),
+        name="ping",
+        subject=command_subject(tenant),
+        model=PingTicket,
+        handler=always_fails,
+        policy=FAST,
+        answer_dead_letters=True,
+    )
+    await broker.start()
+    command = PingTicket(tenant_id=tenant, note="lost?")
+    await publish(js, command)
+
+    await dead_letters(js, tenant, 1)
+    (answer,) = await results(js, tenant, 1)
+    result = Result.from_bytes(answer.data)
+    assert answer.subject == f"result.{tenant}.revio.ticket.ping"
+    assert (result.command_id, result.status) == (command.message_id, ResultStatus.UNAVAILABLE)
+    assert result.reason == "dead-lettered: RuntimeError: Rev.io is down"
+    assert result.correlation_id == command.correlation_id
+    # answering again (a crash before the ack) is the same message, dropped as a duplicate
+    await answer_dead_lettered(js, command, "RuntimeError: Rev.io is down")
+    assert len(await results(js, tenant, 2)) == 1
+
+
+def test_only_commands_can_be_answered_when_dead_lettered():
+    with pytest.raises(TypeError, match="no Command"):
+        durable_subscriber(
+            make_broker("nats://127.0.0.1:1"),
+            service="svc",
+            name="results",
+            subject=Subjects.result("t1", "revio", "ticket", "ping"),
+            model=Result,
+            handler=lambda result: asyncio.sleep(0),
+            answer_dead_letters=True,
+        )
 
 
 async def test_malformed_message_goes_to_dead_letters_at_once(

@@ -549,6 +549,46 @@ def test_refused_create_is_recorded_and_the_next_occurrence_retries_with_the_sam
     assert alert.events("AlertTicketRequested")[-1].data["attempt"] == 2
 
 
+def test_dead_lettered_create_is_a_failure_and_its_late_success_links_the_ticket():
+    alert = Alert()
+    alert.observe(alert_change())
+    create = alert.commands(CreateRevioTicket)[0]
+    failed = alert.result(create, ResultStatus.UNAVAILABLE)
+    assert failed.event_types == ["AlertTicketCreateFailed"] and alert.state.phase == "failed"
+
+    late = alert.result(create, ticket_id="R-1")  # a person retried it from the DLQ
+    assert late.event_types == ["AlertTicketLinked"]
+    assert late.events[0].data["after_failure"] is True and late.commands == ()
+    assert (alert.state.phase, alert.state.revio_ticket_id) == ("open", "R-1")
+    alert.observe(alert_change(kind="updated", at=10))
+    assert len(alert.commands(CreateRevioTicket)) == 1  # a repeat, not a second ticket
+
+
+def test_late_success_of_a_failed_create_after_the_alert_cleared_closes_the_ticket():
+    alert = Alert()
+    alert.observe(alert_change())
+    create = alert.commands(CreateRevioTicket)[0]
+    alert.result(create, ResultStatus.UNAVAILABLE)
+    alert.observe(alert_change(kind="cleared", at=10))
+    assert alert.events("AlertCleared")[-1].data["action"] == "failed_alert_dropped"
+    assert alert.state.phase == "closed"
+
+    late = alert.result(create, ticket_id="R-1")
+    (close,) = late.commands
+    assert isinstance(close, UpdateRevioTicket) and close.ticket_id == "R-1"
+    assert close.custom_status == "auto-closed" and alert.state.phase == "closed"
+
+
+def test_late_success_of_a_create_replaced_by_a_retry_is_ignored():
+    alert = Alert()
+    alert.observe(alert_change())
+    first = alert.commands(CreateRevioTicket)[0]
+    alert.result(first, ResultStatus.UNAVAILABLE)
+    alert.observe(alert_change(kind="updated", at=10))  # the retry, same source key
+    assert alert.result(first, ticket_id="R-1").empty  # the retry's create finds R-1 itself
+    assert alert.state.phase == "requested"
+
+
 # --- storms ----------------------------------------------------------------------------------
 
 

@@ -6,6 +6,12 @@ bounded number of attempts with a growing delay between them, and, when the atte
 exhausted or the message cannot be parsed, a copy in the DLQ stream that says why. Nothing is
 dropped silently: every message ends acknowledged after handling, or in the DLQ.
 
+A connector's command subscriber also answers a command it dead-letters
+(`answer_dead_letters`): the issuing service gets a failed `Result` (status `unavailable`, the
+reason starting "dead-lettered") and decides on it as on any refusal, visibly, instead of
+waiting for the command for ever. A person's later retry from the DLQ may still succeed: its
+`Result` then follows the failed one, under the same command id.
+
 Fairness between tenants (ARCHITECTURE section 8). A subscriber with several workers also
 bounds, per tenant, the messages this process handles at once (`tenant_max_in_flight`, by
 default half the workers; one `TenantSlots` may be shared by several subscribers). A message
@@ -43,6 +49,7 @@ import contextvars
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
+from uuid import uuid5
 
 from faststream import AckPolicy
 from faststream.exceptions import NackMessage
@@ -53,7 +60,7 @@ from nats.js import JetStreamContext as JsClient
 from nats.js.api import ConsumerConfig
 from pydantic import ValidationError
 
-from revsync.contracts.base import Message
+from revsync.contracts.base import Command, Message, Result, ResultStatus
 from revsync.contracts.subjects import Subjects
 from revsync.logs import get_logger
 from revsync.messaging.fairness import (
@@ -63,6 +70,7 @@ from revsync.messaging.fairness import (
     default_tenant_bound,
     deferral_delay,
 )
+from revsync.messaging.publish import publish
 
 log = get_logger(__name__)
 M = TypeVar("M", bound=Message)
@@ -120,6 +128,15 @@ async def dead_letter(
     )
 
 
+async def answer_dead_lettered(js: JsClient, command: Command, reason: str) -> None:
+    """Tell the issuer of `command` that it was dead-lettered: a failed Result whose id is
+    derived from the command's, so answering again (a crash before the ack) is dropped by
+    JetStream's duplicate window and the issuer's inbox."""
+    failed = Result.of(command, ResultStatus.UNAVAILABLE, reason=f"dead-lettered: {reason}")
+    answer = failed.model_copy(update={"message_id": uuid5(command.message_id, "dead-lettered")})
+    await publish(js, answer)
+
+
 async def the_message(message: NatsMessage) -> NatsMessage:
     """What a subscriber's handler is given: the message itself (body, metadata, ack). The
     broker runs no dependency injection (`make_broker`), which would resolve each context
@@ -138,11 +155,16 @@ def durable_subscriber(
     policy: DeliveryPolicy = DeliveryPolicy(),
     workers: int = 1,
     slots: TenantSlots | None = None,
+    answer_dead_letters: bool = False,
 ) -> None:
     """Register `handler` for `subject` (a filter such as `cmd.*.revio.ticket.create`).
 
     With `workers > 1` (or explicit `slots`), one tenant's messages are bounded per process
-    as the module says; with one worker there is nothing to share and no bound."""
+    as the module says; with one worker there is nothing to share and no bound.
+    `answer_dead_letters` (commands only): a command dead-lettered after its attempts is
+    answered with a failed Result (`answer_dead_lettered`)."""
+    if answer_dead_letters and not issubclass(model, Command):
+        raise TypeError(f"only commands are answered; {model.__name__} is no Command")
     durable = consumer_name(service, name)
     stream = Subjects.stream_of(subject)
     if slots is None and workers > 1:
@@ -208,34 +230,35 @@ def durable_subscriber(
             delay=deferral_delay(meta.num_delivered, policy.defer_s, policy.defer_most_s)
         )
 
+    async def give_up(
+        message: NatsMessage, js: JsClient, parsed: M | None, reason: str, attempts: int
+    ) -> None:
+        await dead_letter(js, message, durable, reason, attempts)
+        if answer_dead_letters and parsed is not None:
+            await answer_dead_lettered(js, parsed, reason)  # type: ignore[arg-type]
+
     async def attempt(message: NatsMessage, js: JsClient) -> float | None:
         """Handle one delivery. None: settled (handled, or dead-lettered); else the delay
         after which it must be delivered again."""
         delivered = message.raw_message.metadata.num_delivered
-        if delivered > policy.max_deliver:
-            attempts = await attempts_of(js, message)
-            if attempts > policy.max_deliver:
-                await dead_letter(
-                    js,
-                    message,
-                    durable,
-                    f"no outcome after {policy.max_deliver} deliveries (crash or timeout)",
-                    attempts,
-                )
-                return None
         try:
             parsed = model.from_bytes(message.body)
         except ValidationError as error:
             await dead_letter(js, message, durable, f"malformed {model.__name__}: {error}")
             return None
+        if delivered > policy.max_deliver:
+            attempts = await attempts_of(js, message)
+            if attempts > policy.max_deliver:
+                why = f"no outcome after {policy.max_deliver} deliveries (crash or timeout)"
+                await give_up(message, js, parsed, why, attempts)
+                return None
         try:
             await handler(parsed)
         except Exception as error:
             attempts = await attempts_of(js, message)
             if attempts >= policy.max_deliver:
-                await dead_letter(
-                    js, message, durable, f"{type(error).__name__}: {error}", attempts
-                )
+                why = f"{type(error).__name__}: {error}"
+                await give_up(message, js, parsed, why, attempts)
                 return None
             log.warning(
                 "handler failed; message will be redelivered",

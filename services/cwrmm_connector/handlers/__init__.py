@@ -144,4 +144,5 @@ class CommandHandlers:
                 policy=policy,
                 workers=self.settings.rmm_command_workers,
                 slots=self.tenant_slots,
+                answer_dead_letters=True,  # the issuer decides on it instead of waiting
             )
