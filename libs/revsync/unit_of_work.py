@@ -23,7 +23,7 @@ from typing import Any
 import asyncpg
 from opentelemetry import propagate, trace
 
-from revsync.contracts.base import Message
+from revsync.contracts.base import Command, Message
 from revsync.db import Conn, holds_session_state
 from revsync.eventlog.model import ANY_VERSION, NewEvent
 from revsync.eventlog.store import append_in_transaction, append_recorded
@@ -165,10 +165,14 @@ class UnitOfWork:
         return max(event.version for event in recorded)
 
     def send(self, message: Message) -> None:
+        """Queue `message` for the outbox; a command is stamped with this service as its
+        issuer, which its result carries back."""
         if message.tenant_id != self.tenant_id:
             raise ValueError(
                 f"message for tenant {message.tenant_id!r} sent from {self.tenant_id!r}"
             )
+        if isinstance(message, Command) and message.issuer is None:
+            message = message.model_copy(update={"issuer": self.consumer})
         self._outbox.append(message)
 
     async def _write_outbox(self) -> None:

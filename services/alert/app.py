@@ -114,6 +114,8 @@ class AlertService:
     async def on_result(self, result: Result) -> None:
         if result.system != "revio" or result.entity != "ticket":
             return
+        if not result.issued_to(self.consumer):
+            return  # the ticket service's command: dropped unread
         async with self.pool.acquire() as conn:
             key = await lookups.alert_of_command(conn, result.tenant_id, result.command_id)
         if key is None:

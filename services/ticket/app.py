@@ -114,8 +114,8 @@ class TicketService:
         await self._on_sighting(change, change.kind, revio_sighting(ticket), key, lookup)
 
     async def on_result(self, result: Result) -> None:
-        if result.entity != "ticket":
-            return
+        if result.entity != "ticket" or not result.issued_to(self.consumer):
+            return  # the alert service's ticket commands: dropped unread
         async with self.pool.acquire() as conn:
             key = await lookups.link_of_command(conn, result.tenant_id, result.command_id)
         if key is None:

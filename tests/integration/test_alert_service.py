@@ -106,6 +106,28 @@ async def test_duplicate_and_concurrent_raises_make_one_create_per_condition(ale
     assert all(e.type in ("AlertTicketRequested", "AlertRepeated") for e in events)
 
 
+async def test_create_names_its_issuer_and_a_result_for_another_issuer_is_dropped_unread(
+    alert_service,
+):
+    harness, _, name = alert_service
+    await harness.start()
+    await publish(harness.js, raised(harness.tenant_id))
+    (create,) = await harness.commands.wait_for(CreateRevioTicket, 1)
+    assert create.issuer == name  # stamped by the unit of work
+
+    # the same command id answered to another service: not looked at, not decided on
+    foreign = create.model_copy(update={"issuer": "ticket"})
+    await publish(harness.js, Result.of(foreign, ResultStatus.OK, {"ticket_id": "R-9"}))
+    await drained(harness, name)
+    assert "AlertTicketLinked" not in [e.type for e in await harness.events("alert")]
+
+    answer = Result.of(create, ResultStatus.OK, {"ticket_id": "R-1"})
+    assert answer.issuer == name
+    await publish(harness.js, answer)
+    (linked,) = await harness.wait_for_event("alert", "AlertTicketLinked")
+    assert linked.data["revio_ticket_id"] == "R-1"
+
+
 async def test_repeat_is_a_journal_entry_and_clear_auto_closes(alert_service):
     harness, _, name = alert_service
     await harness.start()

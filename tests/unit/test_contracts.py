@@ -38,6 +38,18 @@ def test_every_subject_carries_the_tenant_as_second_token():
         assert Subjects.tenant_of(subject) == "acme"
 
 
+def test_a_result_carries_its_commands_issuer_back_to_it_alone():
+    command = CreateRevioTicket(
+        tenant_id="acme", source_key="alert:9", customer_id="5", title="t", description="d"
+    )
+    anyones = Result.of(command, ResultStatus.OK)
+    assert anyones.issuer is None and anyones.issued_to("alert") and anyones.issued_to("ticket")
+    sent = command.model_copy(update={"issuer": "alert"})
+    answer = Result.from_bytes(Result.of(sent, ResultStatus.OK).to_bytes())
+    assert answer.issuer == "alert"
+    assert answer.issued_to("alert") and not answer.issued_to("ticket")
+
+
 def test_dead_letter_subject_round_trips_to_the_original():
     original = "cmd.acme.revio.ticket.create"
     assert Subjects.dead_letter(original) == "dlq.acme.cmd.revio.ticket.create"

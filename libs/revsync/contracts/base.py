@@ -100,11 +100,16 @@ class Change(Message):
 
 
 class Command(Message):
-    """What a domain service wants done in a system: `cmd.<tenant>.<system>.<entity>.<verb>`."""
+    """What a domain service wants done in a system: `cmd.<tenant>.<system>.<entity>.<verb>`.
+
+    `issuer` is the service that sent it (stamped by its unit of work); the `Result` carries it
+    back, so the other services that consume the same result subject (alert and ticket both
+    create Rev.io tickets) drop it unread (`Result.issued_to`)."""
 
     system: ClassVar[str]
     entity: ClassVar[str]
     verb: ClassVar[str]
+    issuer: str | None = None
 
     @property
     def subject(self) -> str:
@@ -134,6 +139,7 @@ class Result(Message):
     status: ResultStatus
     external_ids: dict[str, str] = Field(default_factory=dict)
     reason: str | None = None
+    issuer: str | None = None
 
     @classmethod
     def of(
@@ -152,11 +158,17 @@ class Result(Message):
             status=status,
             external_ids=external_ids or {},
             reason=reason,
+            issuer=command.issuer,
         )
 
     @property
     def ok(self) -> bool:
         return self.status is ResultStatus.OK
+
+    def issued_to(self, service: str) -> bool:
+        """Whether this answers a command `service` may have sent (a command sent without an
+        issuer, e.g. before issuers existed, may be anyone's: the service looks it up)."""
+        return self.issuer is None or self.issuer == service
 
     @property
     def subject(self) -> str:
