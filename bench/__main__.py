@@ -90,6 +90,9 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     pipeline_args.add_argument("--storm-alerts", type=int, help="alerts of the limited storm")
     pipeline_args.add_argument("--storm-conditions", type=int, help="open conditions of the storm")
     pipeline_args.add_argument("--noisy-seconds", type=float, help="issue 9: B's phases, each")
+    pipeline_args.add_argument(
+        "--pipeline-poll-s", type=float, help="RMM connector's alert poll interval (0.5 s)"
+    )
     parser.add_argument("--no-record", action="store_true", help="print only, write nothing")
     return parser.parse_args(argv)
 
@@ -98,7 +101,7 @@ def pipeline_sizes(args: argparse.Namespace) -> pipeline.PipelineSizes:
     sizes = pipeline.PipelineSizes().scaled(args.scale)
     given = {"rate": args.pipeline_rate, "seconds": args.pipeline_seconds,
              "storm_alerts": args.storm_alerts, "storm_conditions": args.storm_conditions,
-             "noisy_seconds": args.noisy_seconds}  # fmt: skip
+             "noisy_seconds": args.noisy_seconds, "alert_poll_s": args.pipeline_poll_s}  # fmt: skip
     return sizes.with_overrides({k: v for k, v in given.items() if v is not None})
 
 

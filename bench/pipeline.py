@@ -1,10 +1,11 @@
 """The alert-to-ticket pipeline end to end (issues 6 and 9), on the whole stack.
 
 Every service runs as a real process (`tests.e2e.stack.E2EStack`, as `make run` starts them,
-with the e2e's short poll intervals: the RMM connector reads alerts every 0.5 s) against this
-run's NATS and PostgreSQL and both sandboxes. Three tenants, each with its own sandbox
-accounts: L (latency; it is also tenant B of issue 9), A (the noisy neighbour) and S (the
-storm, a world of `storm_clients` clients). How each instant is taken: `pipeline_support`.
+with the e2e's short poll intervals: the RMM connector reads alerts every 0.5 s, or
+`--pipeline-poll-s`) against this run's NATS and PostgreSQL and both sandboxes. Three
+tenants, each with its own sandbox accounts: L (latency; it is also tenant B of issue 9), A
+(the noisy neighbour) and S (the storm, a world of `storm_clients` clients). How each instant
+is taken: `pipeline_support`.
 
 1. Rate limits off (sandboxes off, the Rev.io connector's pacing raised far above any rate
    reached): L raises one new alert (a new endpoint+condition) every 1/rate s for `seconds`;
@@ -90,6 +91,7 @@ class PipelineSizes:
     storm_conditions: int = 500
     storm_clients: int = 70
     storm_within_s: float = 240.0
+    alert_poll_s: float = 0.5  # RMM_POLL_INTERVAL_S: one poll delivers rate x this alerts
 
     def with_overrides(self, given: dict[str, Any]) -> "PipelineSizes":
         sizes = replace(self, **given)
@@ -205,6 +207,8 @@ async def steady_latency(
                total[0], "ms"),
         Figure("pipeline_alert_to_ticket_p99_ms", f"alert -> Rev.io ticket p99 {label}",
                total[1], "ms"),
+        Figure("pipeline_alert_poll_interval_s", "  RMM connector's alert poll interval",
+               sizes.alert_poll_s, "s"),
         Figure("pipeline_polling_p50_ms", "  polling delay (raised -> change published) p50",
                polling[0], "ms"),
         Figure("pipeline_polling_p99_ms", "  polling delay p99", polling[1], "ms"),
@@ -436,8 +440,10 @@ def _create_calls(calls: dict[str, int]) -> int:
 
 async def run(servers: BenchServers, sizes: PipelineSizes, log: Log) -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="revsync-pipeline-") as workdir:
-        stack = E2EStack(servers.nats_url, servers.database_url, Path(workdir), BENCH_ENV)
-        log("pipeline: starting every service as its own process, and both sandboxes")
+        env = {**BENCH_ENV, "RMM_POLL_INTERVAL_S": f"{sizes.alert_poll_s:g}"}
+        stack = E2EStack(servers.nats_url, servers.database_url, Path(workdir), env)
+        log("pipeline: starting every service as its own process, and both sandboxes"
+            f" (RMM alert poll every {sizes.alert_poll_s:g} s)")  # fmt: skip
         try:
             await asyncio.to_thread(stack.start)
             watch = ChangeWatch(servers.nats_url)
