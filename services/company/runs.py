@@ -42,7 +42,7 @@ from services.company.decide import (
 )
 from services.company.flows import link_pair
 from services.company.handlers import CompanyService
-from services.company.matching import Match, match_company
+from services.company.matching import Candidates, Match, match_company
 from services.company.state import State
 from services.company.store import CompanyTx
 
@@ -84,7 +84,7 @@ async def match_run(
         ctx = DecisionContext(tenant_id, utc_now(), uuid5(sync_run_id, "company-matching"))
         counts: Counter[str] = Counter()
         rmms = {r.rmm_company_id: r for r in await tx.open_rmm_companies()}
-        parties = {rmm_id: rmm_party(r) for rmm_id, r in rmms.items()}  # once, not per customer
+        candidates = Candidates(rmm_party(r) for r in rmms.values())  # once, not per customer
         revio_names, rmm_names = await tx.name_counts("revio"), await tx.name_counts("rmm")
         run_id = str(sync_run_id)
         for link in await tx.open_links():
@@ -93,13 +93,13 @@ async def match_run(
             party = customer_party(link)
             match = match_company(
                 party,
-                list(parties.values()),
+                candidates,
                 revio_names.get(party.key, 0),
                 rmm_names.get(party.key, 0),
                 link.excluded,
             )
             if match.link is not None:
-                del parties[match.link.id]  # linked: no longer a candidate
+                candidates.remove(match.link.id)  # linked: no longer a candidate
                 await link_pair(
                     tx,
                     ctx,

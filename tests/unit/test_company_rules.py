@@ -1,9 +1,11 @@
 """The company service's rules (pure): names, matching, creation, holding, field sync."""
 
+import random
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
+from rapidfuzz import fuzz
 from revsync.contracts.base import Result, ResultStatus
 from revsync.contracts.revio import (
     CreateRevioCustomer,
@@ -40,7 +42,15 @@ from services.company.links import (
     rewrite_after_older_write,
     rmm_company_creation_failed,
 )
-from services.company.matching import Candidate, Match, Party, match_company
+from services.company.matching import (
+    MAX_SUGGESTIONS,
+    SUGGEST_MIN_SCORE,
+    Candidate,
+    Candidates,
+    Match,
+    Party,
+    match_company,
+)
 from services.company.naming import company_description, normalize_name, revio_ids_in
 from services.company.reconcile import reconcile
 from services.company.runs import decided_by_run, to_match
@@ -130,6 +140,59 @@ def test_the_description_names_the_primary_contact():
 
 
 # --- matching ---------------------------------------------------------------------------------
+
+
+def scanned_match(subject: Party, others: list[Party], here: int, there: int, excluded=()):
+    """The rules applied by scanning every record: what `Candidates`' lookups must equal."""
+    eligible = [o for o in others if o.id not in excluded]
+    strong = [o for o in eligible if o.id in subject.refs or subject.id in o.refs]
+    if len(strong) == 1:
+        return ("strong_key", strong[0].id, ())
+    if strong:
+        return ("ambiguous_strong_key", None, tuple(sorted(o.id for o in strong)))
+    claimable = [o for o in eligible if o.claimable]
+    exact = [o for o in claimable if subject.key and o.key == subject.key]
+    if len(exact) == 1 and here == 1 and there == 1:
+        return ("exact_name", exact[0].id, ())
+    pool = [o for o in claimable if o not in exact]
+    scores = [(fuzz.WRatio(subject.key, o.key, processor=None), o.id) for o in pool]
+    fuzzy = sorted((-round(s, 1), i) for s, i in scores if s >= SUGGEST_MIN_SCORE and subject.key)
+    ids = tuple(sorted(o.id for o in exact)) + tuple(i for _, i in fuzzy)
+    rule = "ambiguous_name" if exact else "fuzzy_name" if fuzzy else "no_candidate"
+    return (rule, None, ids[:MAX_SUGGESTIONS])
+
+
+def test_indexed_candidates_match_as_a_scan_of_every_record_would_through_a_batch():
+    rng = random.Random(11)
+    stems = ["Acme", "Acme Labs", "Zeta Works", "Blue Harbor", "Smith & Sons", "Nova", "Kite"]
+    names = [
+        f"{rng.choice(stems)} {rng.choice(['', 'Inc', 'LLC', '2', 'West'])}" for _ in range(60)
+    ]
+
+    def maybe_ref(prefix: str, count: int, share: float) -> list[str]:
+        return [f"{prefix}{rng.randrange(count)}"] if rng.random() < share else []
+
+    rmm = [
+        party(f"r{i}", name, *maybe_ref("c", 80, 0.15), claimable=rng.random() > 0.1)
+        for i, name in enumerate(names)
+    ]
+    customers = [party(f"c{i}", rng.choice(names), *maybe_ref("r", 60, 0.1)) for i in range(80)]
+    candidates, left = Candidates(rmm), list(rmm)
+    rules = set()
+    for subject in customers:
+        excluded = {f"r{rng.randrange(60)}"} if rng.random() < 0.2 else set()
+        here = sum(c.key == subject.key for c in customers)
+        there = sum(r.key == subject.key for r in rmm)
+        match = match_company(subject, candidates, here, there, excluded)
+        found = (match.rule, match.link.id if match.link else None,
+                 tuple(c.id for c in match.suggestions))  # fmt: skip
+        assert found == scanned_match(subject, left, here, there, excluded), subject
+        rules.add(match.rule)
+        if match.link is not None:
+            candidates.remove(match.link.id)
+            left = [r for r in left if r.id != match.link.id]
+    assert len(candidates) == len(left) < len(rmm)
+    assert {"strong_key", "fuzzy_name", "ambiguous_name"} <= rules
 
 
 def test_strong_key_links_whatever_the_names():
