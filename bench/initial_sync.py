@@ -40,6 +40,8 @@ from typing import Any
 
 import asyncpg
 import nats
+from nats.js.errors import NotFoundError
+from revsync.messaging.fairness import DEFERRALS_BUCKET
 
 from bench.procstats import stack_usage
 from bench.results import Figure
@@ -304,6 +306,7 @@ async def run(
             processes = stack_usage(stack)
             stack.check_alive()
             calls = {system: await tenant.vendor_calls(system) for system in ("rmm", "revio")}
+            deferred = await deferrals(client.jetstream())
             after = await account_counts(tenant)
             rows = await decisions(conn, tenant.id)
             logs = {name: replicas[0].log.read_text(errors="replace")[-4000:]
@@ -326,7 +329,18 @@ async def run(
         "rates": decision_rates(rows, wall_started, run_s, replicas),
         "processes": processes,
         "logs": logs,
+        "deferrals": deferred,
     }
+
+
+async def deferrals(js: Any) -> int:
+    """Fairness deferrals of the run (each a redelivery, a key-value write and a NAK): the
+    writes to their bucket, which only this run's services used."""
+    try:
+        info = await js.stream_info(f"KV_{DEFERRALS_BUCKET}")
+    except NotFoundError:
+        return 0
+    return int(info.state.last_seq)
 
 
 def report(result: dict[str, Any], log: Log) -> None:
@@ -402,6 +416,9 @@ def figures(result: dict[str, Any]) -> list[Figure]:
                calls / max(1, synced), "calls/object"),
         Figure("initial_sync_vendor_calls_ratio",
                f"initial sync: vendor calls / minimum{tag}", calls / max(1, least), "x"),
+        Figure("initial_sync_fairness_deferrals",
+               f"initial sync: fairness deferrals (redelivered later, tenant at its bound){tag}",
+               float(result["deferrals"]), "deferrals"),
     ]  # fmt: skip
     return found
 

@@ -2,6 +2,7 @@
 
 import pytest
 from revsync.messaging import TenantSlots
+from revsync.messaging.fairness import deferral_delay
 
 
 def test_a_released_slot_goes_to_the_first_in_line_of_that_tenant_only():
@@ -34,3 +35,40 @@ def test_a_line_of_zero_queues_nothing_and_bad_bounds_are_refused():
         TenantSlots(limit=0, name="x")
     with pytest.raises(ValueError, match="negative"):
         TenantSlots(limit=1, name="x", line_most=-1)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_full_line_drains_at_the_pace_its_tenant_finished_at_lately():
+    clock = Clock()
+    slots = TenantSlots(limit=1, name="unit-slots-pace", line_most=10, clock=clock)
+    assert slots.try_acquire("a")
+    for _ in range(10):
+        assert slots.wait_for_slot("a", lambda: None)
+    assert slots.drain_s("a") is None, "no pace yet"
+    for _ in range(5):  # one message finished every 0.5 s
+        clock.now += 0.5
+        slots.release("a")
+    assert slots.waiting("a") == 5
+    assert slots.drain_s("a") == pytest.approx(5 * 0.5)
+    assert slots.drain_s("b") is None, "another tenant has no line"
+
+    clock.now += 120.0  # idle for two minutes: that pace is no longer known
+    assert slots.drain_s("a") is None
+
+
+def test_a_deferral_waits_for_half_its_tenants_line_within_bounds():
+    # without a line: doubling from `first_s`, at most `most_s` (jitter 0.75-1.25)
+    assert 0.75 <= deferral_delay(1, 1.0, 15.0) <= 1.25
+    assert 11.25 <= deferral_delay(9, 1.0, 15.0) <= 18.75
+    # a line that takes 40 s to run: a message comes back when about half of it has
+    assert 15.0 <= deferral_delay(1, 1.0, 15.0, drain_s=40.0) <= 25.0
+    # ... never later than `line_most_s`, never sooner than its own doubling
+    assert 45.0 <= deferral_delay(1, 1.0, 15.0, drain_s=1000.0, line_most_s=60.0) <= 75.0
+    assert 11.25 <= deferral_delay(9, 1.0, 15.0, drain_s=2.0) <= 18.75

@@ -22,7 +22,9 @@ whose tenant is at its bound gives its worker back at once and:
   its bound's full pace and costs the server nothing more. The subscriber acknowledges by
   hand (AckPolicy.MANUAL) for this: a waiting message leaves the handler unacknowledged;
 - or, when its line is full, is NAKed with a short delay that doubles with each delivery
-  (jittered, at most `defer_most_s`) and comes back later, possibly to another replica.
+  (jittered, at most `defer_most_s`; or, at least, half the time the tenant's line takes to
+  run at its recent pace, up to `defer_line_most_s`) and comes back later, possibly to
+  another replica.
 Nothing waits while holding a worker (the stall this prevents), and what waits in memory is
 bounded. If the process dies, the waiting messages are simply delivered again.
 
@@ -92,6 +94,7 @@ class DeliveryPolicy:
     # long enough that a tenant's big backlog is not re-delivered dozens of times per message
     # (each deferral is a NAK and a KV write), short enough to refill free slots quickly
     defer_most_s: float = 15.0
+    defer_line_most_s: float = 60.0  # a deferral waits for half its tenant's line, at most this
     max_ack_pending: int = 20_000
     tenant_line_most: int = 500  # messages of a tenant at its bound waiting in this process
 
@@ -227,7 +230,13 @@ def durable_subscriber(
             )
         DEFERRED.labels(durable, tenant).inc()
         await message.nack(
-            delay=deferral_delay(meta.num_delivered, policy.defer_s, policy.defer_most_s)
+            delay=deferral_delay(
+                meta.num_delivered,
+                policy.defer_s,
+                policy.defer_most_s,
+                slots.drain_s(tenant) if slots is not None else None,
+                policy.defer_line_most_s,
+            )
         )
 
     async def give_up(
