@@ -66,6 +66,7 @@ from tests.e2e.stack import E2EStack, E2ETenant
 
 REVIO_LIMIT_PER_MINUTE = 500
 IN_PIPELINE_P99_TARGET_MS = 250.0
+STORM_CONDITION = "storm"  # the condition id of every storm alert (one per endpoint)
 UNLIMITED = "10000000"
 # the e2e's fast polls, minus what would eat the storm tenant's Rev.io budget for nothing
 BENCH_ENV = {
@@ -205,8 +206,10 @@ async def steady_latency(
     label = f"at {reached:.0f}/s" + ("" if sustained else " (NOT sustained)")
     figures = [
         Figure("pipeline_rate_wanted", "pipeline: alert rate asked for", wanted, "alerts/s"),
-        Figure("pipeline_rate_sustained", "pipeline: alert rate measured at (sustained)",
-               reached if sustained else 0.0, "alerts/s", target=wanted),
+        # the raiser's own clock keeps the rate asked for within about 0.1%: 1% is its slack
+        Figure("pipeline_rate_sustained",
+               "pipeline: alert rate measured at (sustained; target: asked for, within 1%)",
+               reached if sustained else 0.0, "alerts/s", target=round(0.99 * wanted, 2)),
         Figure("pipeline_alert_to_ticket_p50_ms", f"alert -> Rev.io ticket p50 {label}",
                total[0], "ms"),
         Figure("pipeline_alert_to_ticket_p99_ms", f"alert -> Rev.io ticket p99 {label}",
@@ -381,19 +384,21 @@ async def storm(
     started = time.time()
     try:
         for index in range(rounds):
-            await raiser.batches([(e, "storm") for e in conditions], 250)
+            await raiser.batches([(e, STORM_CONDITION) for e in conditions], 250)
             await asyncio.sleep(max(0.0, started + index + 1 - time.time()))
     finally:
         await raiser.close()
+    # the storm's own conditions: the world's seeded alerts may have been ticketed before
     linked, done = await wait_for(
-        run.database_url, tenant.id, "AlertTicketLinked", len(conditions), sizes.storm_within_s
-    )
+        run.database_url, tenant.id, "AlertTicketLinked", len(conditions), sizes.storm_within_s,
+        streams_like=f"%:{STORM_CONDITION}",
+    )  # fmt: skip
     waited = time.time() - started
     calls = _minus(await request_counts(url, account), calls_before)
     statuses = _minus(await request_counts(url, account, by="status"), statuses_before)
     async with httpx.AsyncClient(timeout=30) as control:
         await control.put(f"{url}/_sandbox/rate-limits", json={"enabled": False})
-    storm_keys = {(tenant.id, e["endpointID"], "storm") for e in conditions}
+    storm_keys = {(tenant.id, e["endpointID"], STORM_CONDITION) for e in conditions}
     every = await revio_alert_tickets(tenant)  # the earlier phases' tickets too
     tickets = {key: times for key, times in every.items() if key in storm_keys}
     created = [t for times in tickets.values() for t in times]

@@ -219,11 +219,17 @@ def _json(text: str) -> dict[str, Any]:
     return loaded
 
 
-async def count_decisions(database_url: str, tenant_id: str, type_: str) -> int:
+async def count_decisions(
+    database_url: str, tenant_id: str, type_: str, streams_like: str = "%"
+) -> int:
+    """The tenant's decision events of `type_` in the streams named `LIKE streams_like`."""
     conn = await asyncpg.connect(database_url)
     try:
         count: int = await conn.fetchval(
-            "SELECT count(*) FROM events WHERE tenant_id = $1 AND type = $2", tenant_id, type_
+            "SELECT count(*) FROM events WHERE tenant_id = $1 AND type = $2 AND stream LIKE $3",
+            tenant_id,
+            type_,
+            streams_like,
         )
         return count
     finally:
@@ -280,12 +286,18 @@ def timelines(
 
 
 async def wait_for(
-    database_url: str, tenant_id: str, type_: str, count: int, within_s: float
+    database_url: str,
+    tenant_id: str,
+    type_: str,
+    count: int,
+    within_s: float,
+    streams_like: str = "%",
 ) -> tuple[int, bool]:
-    """Wait until the tenant has `count` decision events of `type_`; (count, reached)."""
+    """Wait until the tenant has `count` decision events of `type_` (in the streams named
+    `LIKE streams_like`); (count, reached)."""
     deadline = time.monotonic() + within_s
     while True:
-        found = await count_decisions(database_url, tenant_id, type_)
+        found = await count_decisions(database_url, tenant_id, type_, streams_like)
         if found >= count:
             return found, True
         if time.monotonic() > deadline:
