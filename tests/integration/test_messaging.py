@@ -48,16 +48,19 @@ async def wait_until(predicate: Callable[[], bool], within_s: float = 10.0) -> N
         await asyncio.sleep(0.02)
 
 
-async def dead_letters(js: JetStreamContext, tenant: str, count: int) -> list:
+async def read_stream(js: JetStreamContext, stream: str, subject: str, count: int) -> list:
+    """Up to `count` messages of `subject` in `stream`, from its start."""
     sub = await js.pull_subscribe(
-        f"dlq.{tenant}.>",
-        stream="DLQ",
-        config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
+        subject, stream=stream, config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
     )
     try:
         return await sub.fetch(count, timeout=5)
     finally:
         await sub.unsubscribe()
+
+
+async def dead_letters(js: JetStreamContext, tenant: str, count: int) -> list:
+    return await read_stream(js, "DLQ", f"dlq.{tenant}.>", count)
 
 
 async def test_failing_handler_is_redelivered_then_dead_lettered_with_reason(
@@ -91,15 +94,7 @@ async def test_failing_handler_is_redelivered_then_dead_lettered_with_reason(
 
 
 async def results(js: JetStreamContext, tenant: str, count: int) -> list:
-    sub = await js.pull_subscribe(
-        f"result.{tenant}.>",
-        stream="RESULTS",
-        config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL),
-    )
-    try:
-        return await sub.fetch(count, timeout=5)
-    finally:
-        await sub.unsubscribe()
+    return await read_stream(js, "RESULTS", f"result.{tenant}.>", count)
 
 
 async def test_dead_lettered_command_is_answered_once_with_a_failed_result(
