@@ -18,7 +18,7 @@ the relay's wake-up another.
 
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from opentelemetry import propagate, trace
@@ -29,6 +29,7 @@ from revsync.eventlog.model import ANY_VERSION, NewEvent
 from revsync.eventlog.store import append_in_transaction, append_recorded
 from revsync.projection import Projection, apply_all
 
+M = TypeVar("M", bound=Message)
 OUTBOX_CHANNEL = "revsync_outbox"
 # Every unit of work holds this advisory lock shared; `revsync replay` takes it exclusive, so
 # no decision commits while the read models are rebuilt (writers wait, then go on).
@@ -66,6 +67,11 @@ _BEGIN_CLAIM = (
 _BEGIN = (
     "SELECT pg_advisory_xact_lock_shared($1), CASE WHEN $2::text IS NULL THEN NULL"
     " ELSE pg_advisory_xact_lock(hashtextextended($2::text, 0)) END"
+)
+# The inbox claim of several messages handled together (`UnitOfWork.claim`).
+_CLAIM_MANY = (
+    "INSERT INTO inbox (tenant_id, consumer, message_id)"
+    " SELECT $1, $2, m FROM unnest($3::uuid[]) AS m ON CONFLICT DO NOTHING RETURNING message_id"
 )
 # The outbox rows and the relay's wake-up, one statement.
 _WRITE_OUTBOX = (
@@ -132,6 +138,26 @@ class UnitOfWork:
             await self.pool.release(self._conn)  # the pool rolls the transaction back
             raise
         return self
+
+    async def claim(self, messages: Sequence[M]) -> list[M]:
+        """The inbox claim of several messages handled together by a unit without a single
+        `cause` (e.g. counters updated in batches): those not processed before, each once and
+        in order. The others were (redeliveries) and must not count again; a concurrent unit
+        claiming one of them waits for this one to end."""
+        if self.cause is not None:
+            raise ValueError("a unit of work with a cause claims it when it begins")
+        for message in messages:
+            if message.tenant_id != self.tenant_id:
+                raise ValueError(f"message of tenant {message.tenant_id!r} in {self.tenant_id!r}")
+        ids = sorted({m.message_id for m in messages})  # one lock order for every claimer
+        rows = await self._conn.fetch(_CLAIM_MANY, self.tenant_id, self.consumer, ids)
+        fresh = {row["message_id"] for row in rows}
+        claimed: list[M] = []
+        for message in messages:
+            if message.message_id in fresh:
+                fresh.discard(message.message_id)  # a copy later in the batch is not fresh
+                claimed.append(message)
+        return claimed
 
     def metadata(self) -> dict[str, Any]:
         cause = self.cause

@@ -1,11 +1,16 @@
 """The console's consumers (durable, shared by console replicas):
 
 - `seen` changes of every entity -> per-run counts in `sync_run_seen` (once per message id,
-  through the inbox);
+  through the inbox), counted in batches (`SeenCounter`): a 10,000-client initial sync lists
+  about 100,000 endpoints, and one transaction each cost the console as much CPU as the
+  company service's whole matching;
 - the connectors' listing results -> `SyncRunListingFinished` on the run.
 """
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -23,7 +28,12 @@ from revsync.unit_of_work import UnitOfWork
 from services.console.sync_runs import record_listing
 
 log = get_logger(__name__)
-SEEN_WORKERS = 4
+# messages of a seen consumer in hand at once: each waits for its batch's commit, so this is
+# how big a batch can grow (per consumer); one tenant may use all of them (no fairness line:
+# a count is cheap, and a listing's changes would otherwise be deferred over and over)
+SEEN_WORKERS = 256
+SEEN_BATCH_S = 0.2  # a batch is written this long after its first change, or when full
+SEEN_BATCH_MOST = 500
 
 
 class SeenChange(Message):
@@ -55,22 +65,103 @@ def change_classes() -> list[type[Change]]:
     return sorted(found, key=lambda c: (c.system, c.entity))
 
 
-async def count_seen(pool: asyncpg.Pool, consumer: str, change: Any, kind: str) -> None:
-    if change.kind != "seen" or change.sync_run_id is None:
+Counted = tuple[Any, str]  # a seen change and the kind it counts under
+
+
+async def count_seen_batch(
+    pool: asyncpg.Pool, consumer: str, tenant_id: str, batch: Sequence[Counted]
+) -> None:
+    """Count the `seen` changes of one tenant in one transaction: each message once (the
+    inbox claims them together), one upsert per (run, kind)."""
+    batch = [(c, k) for c, k in batch if c.kind == "seen" and c.sync_run_id is not None]
+    if not batch:
         return
-    async with UnitOfWork(pool, change.tenant_id, consumer=consumer, cause=change) as uow:
-        if uow.already_processed:
+    async with UnitOfWork(pool, tenant_id, consumer=consumer) as uow:
+        fresh = {id(c) for c in await uow.claim([change for change, _ in batch])}
+        seen: Counter[tuple[UUID, str]] = Counter()
+        totals: dict[tuple[UUID, str], int | None] = {}
+        for change, kind in batch:
+            if id(change) in fresh:
+                row = (change.sync_run_id, counted_as(change, kind))
+                seen[row] += 1
+                totals[row] = change.total if change.total is not None else totals.get(row)
+        if not seen:
             return
+        rows = sorted(seen)  # one order for every writer of these rows
         await uow.conn.execute(
             "INSERT INTO sync_run_seen AS s (tenant_id, run_id, kind, seen, total)"
-            " VALUES ($1, $2, $3, 1, $4) ON CONFLICT (tenant_id, run_id, kind) DO UPDATE"
-            " SET seen = s.seen + 1, total = coalesce(excluded.total, s.total),"
+            " SELECT $1, r, k, n, t FROM unnest($2::uuid[], $3::text[], $4::int[], $5::int[])"
+            " AS u(r, k, n, t) ON CONFLICT (tenant_id, run_id, kind) DO UPDATE"
+            " SET seen = s.seen + excluded.seen, total = coalesce(excluded.total, s.total),"
             " updated_at = now()",
-            change.tenant_id,
-            change.sync_run_id,
-            counted_as(change, kind),
-            change.total,
+            tenant_id,
+            [run for run, _ in rows],
+            [kind for _, kind in rows],
+            [seen[row] for row in rows],
+            [totals[row] for row in rows],
         )
+
+
+async def count_seen(pool: asyncpg.Pool, consumer: str, change: Any, kind: str) -> None:
+    await count_seen_batch(pool, consumer, change.tenant_id, [(change, kind)])
+
+
+class SeenCounter:
+    """Collects the `seen` changes the consumers hand it and writes them in batches (at most
+    `most`, at most `batch_s` after the first); `count` returns once its change is committed,
+    so the message is acknowledged only then, and a failed batch fails each of its messages
+    (redelivered, and claimed once)."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        consumer: str,
+        batch_s: float = SEEN_BATCH_S,
+        most: int = SEEN_BATCH_MOST,
+    ) -> None:
+        self.pool, self.consumer, self.batch_s, self.most = pool, consumer, batch_s, most
+        self._batch: list[tuple[Any, str, asyncio.Future[None]]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._writing: set[asyncio.Task[None]] = set()
+
+    async def count(self, change: Any, kind: str) -> None:
+        if change.kind != "seen" or change.sync_run_id is None:
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._batch.append((change, kind, done))
+        if len(self._batch) >= self.most:
+            self._write()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.batch_s, self._write)
+        await done
+
+    def _write(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self._batch = self._batch, []
+        if batch:
+            task = asyncio.create_task(self._commit(batch))
+            self._writing.add(task)
+            task.add_done_callback(self._writing.discard)
+
+    async def _commit(self, batch: list[tuple[Any, str, asyncio.Future[None]]]) -> None:
+        tenants: dict[str, list[tuple[Any, str, asyncio.Future[None]]]] = {}
+        for item in batch:
+            tenants.setdefault(item[0].tenant_id, []).append(item)
+        for tenant_id, items in tenants.items():
+            try:
+                await count_seen_batch(
+                    self.pool, self.consumer, tenant_id, [(c, k) for c, k, _ in items]
+                )
+            except Exception as error:  # each message fails, and is delivered again
+                for _, _, done in items:
+                    if not done.done():
+                        done.set_exception(error)
+                continue
+            for _, _, done in items:
+                if not done.done():
+                    done.set_result(None)
 
 
 class ConsoleConsumers:
@@ -83,6 +174,7 @@ class ConsoleConsumers:
         self.pool, self.service = pool, service
         self.policy = policy or DeliveryPolicy()
         self.seen_consumers: list[str] = []
+        self.seen = SeenCounter(pool, f"{service}-seen")
 
     def register(self, broker: NatsBroker) -> None:
         for change in change_classes():
@@ -100,10 +192,9 @@ class ConsoleConsumers:
 
     def _register_seen(self, broker: NatsBroker, system: str, entity: str) -> None:
         kind, name = f"{system}.{entity}", f"seen-{system}-{entity}"
-        inbox = f"{self.service}-seen"
 
         async def handler(change: SeenChange) -> None:
-            await count_seen(self.pool, inbox, change, kind)
+            await self.seen.count(change, kind)
 
         handle: Callable[[Any], Awaitable[None]] = handler
         self.seen_consumers.append(consumer_name(self.service, name))
@@ -114,7 +205,7 @@ class ConsoleConsumers:
             subject=f"change.*.{system}.{entity}.seen",
             model=SeenChange,
             handler=handle,
-            policy=self.policy,
+            policy=replace(self.policy, tenant_max_in_flight=SEEN_WORKERS),
             workers=SEEN_WORKERS,
         )
 

@@ -240,3 +240,21 @@ async def test_publish_sets_message_id_so_a_republish_is_dropped(js: JetStreamCo
 
 def command_subject(tenant: str) -> str:
     return Subjects.command(tenant, "revio", "ticket", "ping")
+
+
+async def test_a_unit_of_work_claims_several_messages_each_once(pool: asyncpg.Pool, tenant: str):
+    first, second, third = (PingTicket(tenant_id=tenant, note=n) for n in "abc")
+    consumer = unique_service()
+    async with UnitOfWork(pool, tenant, consumer) as uow:
+        assert await uow.claim([first, second, first]) == [first, second]
+    async with UnitOfWork(pool, tenant, consumer) as uow:
+        assert await uow.claim([second, third]) == [third]  # the second was processed
+    async with UnitOfWork(pool, tenant, "another-service") as uow:
+        assert await uow.claim([first]) == [first]  # each consumer has its own inbox
+
+    with pytest.raises(ValueError, match="claims it when it begins"):
+        async with UnitOfWork(pool, tenant, consumer, cause=first) as uow:
+            await uow.claim([second])
+    with pytest.raises(ValueError, match="of tenant"):
+        async with UnitOfWork(pool, tenant, consumer) as uow:
+            await uow.claim([PingTicket(tenant_id="someone-else", note="x")])

@@ -3,8 +3,9 @@ kind (seen / decided / total) until done, and resuming after a restart without d
 counting."""
 
 import asyncio
-from uuid import UUID
+from uuid import UUID, uuid4
 
+import asyncpg
 import httpx
 from nats.js import JetStreamContext
 from revsync.contracts.base import Result, ResultStatus
@@ -16,10 +17,11 @@ from revsync.contracts.rmm import (
     RmmEndpoint,
     RmmEndpointChanged,
 )
+from revsync.devservers import DevServers
 from revsync.eventlog import EventStore
 from revsync.messaging import publish
 
-from services.console.consumers import ConsoleConsumers
+from services.console.consumers import ConsoleConsumers, SeenCounter
 from services.console.deps import Console
 from tests.integration.console.support import (
     Accounts,
@@ -173,6 +175,50 @@ async def test_seen_changes_are_counted_once_even_when_redelivered_or_consumed_a
     found = await counted()
     assert found is not None
     assert (found["seen"], found["total"]) == (1, 3)
+
+
+async def test_seen_changes_are_counted_in_batches_each_once_and_a_failed_batch_fails_each(
+    console: Console, configured: Accounts, servers: DevServers
+):
+    run_id, tenant = uuid4(), configured.tenant
+    changes = [
+        RmmCompanyChanged(
+            tenant_id=tenant,
+            kind="seen",
+            company=RmmCompany(id=f"c{i}", name=f"Company {i}"),
+            sync_run_id=run_id,
+            total=100,
+        )
+        for i in range(100)
+    ]
+    listed = RmmCompanyChanged(
+        tenant_id=tenant, kind="changed", company=RmmCompany(id="z", name="Z")
+    )
+    counter = SeenCounter(console.pool, f"seen-batches-{run_id}", batch_s=0.05, most=40)
+    # every change, ten of them twice (redelivered while the first copy waits in its batch)
+    await asyncio.gather(*(counter.count(c, "rmm.company") for c in [*changes, *changes[:10]]))
+    await counter.count(listed, "rmm.company")  # not a listing's: not counted
+    row = await console.pool.fetchrow(
+        "SELECT seen, total FROM sync_run_seen WHERE tenant_id = $1 AND run_id = $2"
+        " AND kind = 'rmm.company'",
+        tenant,
+        run_id,
+    )
+    assert (row["seen"], row["total"]) == (100, 100)
+    inbox = await console.pool.fetchval(
+        "SELECT count(*) FROM inbox WHERE tenant_id = $1 AND consumer = $2",
+        tenant,
+        f"seen-batches-{run_id}",
+    )
+    assert inbox == 100
+
+    closed = await asyncpg.create_pool(servers.database_url, min_size=0, max_size=1)
+    await closed.close()
+    failing = SeenCounter(closed, "seen-batches-failing", batch_s=0.05)
+    outcomes = await asyncio.gather(
+        *(failing.count(c, "rmm.company") for c in changes[:3]), return_exceptions=True
+    )
+    assert all(isinstance(o, asyncpg.InterfaceError) for o in outcomes), outcomes
 
 
 async def test_a_run_can_be_abandoned(
