@@ -326,6 +326,7 @@ class E2ETenant:
     rmm_secret: str
     revio_password: str
     _rmm_token: str | None = None
+    _console_token: str | None = None
 
     @property
     def id(self) -> str:
@@ -351,15 +352,21 @@ class E2ETenant:
     # -- console (as the operator) -----------------------------------------------------------
 
     async def console(self, method: str, path: str, **kwargs: Any) -> Any:
+        """A console API call as the admin. The token is kept for the next calls (a login
+        hashes the password: logging in at every poll cost the console most of its CPU in a
+        benchmark), and asked for again when the console no longer takes it."""
+        params = {"tenant": self.id, **kwargs.pop("params", {})}
         async with httpx.AsyncClient(base_url=self.stack.console_url, timeout=30) as client:
-            login = {"username": ADMIN[0], "password": ADMIN[1]}
-            token = (await client.post("/api/auth/token", json=login)).raise_for_status()
-            token = token.json()["token"]
-            params = {"tenant": self.id, **kwargs.pop("params", {})}
-            answer = await client.request(
-                method, path, params=params, headers={"Authorization": f"Bearer {token}"},
-                **kwargs,
-            )  # fmt: skip
+            for fresh in (self._console_token is None, True):
+                if fresh:
+                    login = {"username": ADMIN[0], "password": ADMIN[1]}
+                    issued = (await client.post("/api/auth/token", json=login)).raise_for_status()
+                    self._console_token = issued.json()["token"]
+                headers = {"Authorization": f"Bearer {self._console_token}"}
+                answer = await client.request(method, path, params=params, headers=headers,
+                                              **kwargs)  # fmt: skip
+                if answer.status_code != 401 or fresh:
+                    break
             answer.raise_for_status()
             return answer.json() if answer.content else None
 
