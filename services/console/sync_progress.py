@@ -5,9 +5,12 @@
 - decided: objects a service observed in this run (an `...Observed` event naming the run:
   Rev.io customers and RMM companies by the company service, endpoints by the asset
   service) that hold a decision; kinds no service records per run show no decided count;
-- the run is done once both connectors finished listing, every kind is fully seen, and
-  either every decidable kind is fully decided or nothing has moved for `quiet_s` (not every
-  object needs a decision, so "all decided" alone could wait forever).
+- the run is done once both connectors finished listing, every kind is fully seen, the
+  company service matched the run's customers and companies (`SyncRunMatched`, when it
+  listed any), and either every decidable kind is fully decided or nothing has moved for
+  `quiet_s` (not every object needs a decision, so "all decided" alone could wait forever).
+  Without the match a company service that is behind, still working through the polls that
+  came before the run, would let the run look quiet and done before it decided anything.
 """
 
 import asyncio
@@ -23,6 +26,7 @@ from revsync.eventlog import ConcurrencyError, NewEvent
 from revsync.logs import get_logger
 from revsync.unit_of_work import UnitOfWork
 
+from services.company.events import RUN_MATCHED, run_stream
 from services.console.sync_runs import PROJECTION, stream_of
 
 log = get_logger(__name__)
@@ -50,6 +54,8 @@ WITH observed AS (
 SELECT type, count(*) FILTER (WHERE decided) AS decided, max(last) AS last
 FROM per_stream GROUP BY type
 """
+# Kinds the company service matches as a batch once the run's listings are in.
+MATCHED_KINDS = ("revio.customer", "rmm.company")
 LABELS = {
     "rmm.company": "RMM companies",
     "rmm.endpoint": "RMM endpoints",
@@ -92,6 +98,12 @@ class RunProgress:
     errors: list[dict[str, Any]]
     kinds: list[KindProgress] = field(default_factory=list)
     last_activity_at: datetime | None = None
+    companies_matched: bool = False  # the company service recorded `SyncRunMatched`
+
+    def waits_for_match(self) -> bool:
+        """Customers or companies were listed and the company service has not matched them."""
+        listed = any(k.kind in MATCHED_KINDS and k.seen > 0 for k in self.kinds)
+        return listed and not self.companies_matched
 
     def fraction(self) -> float:
         if self.phase == "done":
@@ -149,6 +161,8 @@ def completion_rule(progress: RunProgress, now: datetime, quiet_s: float) -> str
     """Which rule completes the run now, if any (pure)."""
     if progress.phase != "deciding" or not all(k.listed for k in progress.kinds):
         return None
+    if progress.waits_for_match():
+        return None
     decidable = [k for k in progress.kinds if k.decided is not None]
     if all(k.decided >= k.seen for k in decidable if k.decided is not None):
         return "all_decided"
@@ -183,6 +197,13 @@ async def load_progress(conn: Any, tenant_id: str, run_id: UUID) -> RunProgress 
         kinds.setdefault(kind, KindProgress(kind)).decided = row["decided"]
         if row["last"] is not None:
             last_activity = max(last_activity, row["last"])
+    matched = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM events WHERE tenant_id = $1 AND stream = $2"
+        " AND type = $3)",
+        tenant_id,
+        run_stream(run_id),
+        RUN_MATCHED,
+    )
     return RunProgress(
         tenant_id=tenant_id,
         run_id=run_id,
@@ -197,6 +218,7 @@ async def load_progress(conn: Any, tenant_id: str, run_id: UUID) -> RunProgress 
         errors=run["errors"],
         kinds=sorted(kinds.values(), key=lambda k: k.kind),
         last_activity_at=last_activity,
+        companies_matched=bool(matched),
     )
 
 

@@ -75,7 +75,9 @@ def test_every_known_decision_has_words_even_with_missing_fields():
         assert describe(type_, {})  # never raises, never empty
 
 
-def progress(phase: str, *kinds: KindProgress, idle_s: float = 0.0) -> RunProgress:
+def progress(
+    phase: str, *kinds: KindProgress, idle_s: float = 0.0, matched: bool = True
+) -> RunProgress:
     return RunProgress(
         tenant_id="t",
         run_id=uuid4(),
@@ -90,6 +92,7 @@ def progress(phase: str, *kinds: KindProgress, idle_s: float = 0.0) -> RunProgre
         errors=[],
         kinds=list(kinds),
         last_activity_at=NOW - timedelta(seconds=idle_s),
+        companies_matched=matched,
     )
 
 
@@ -114,6 +117,25 @@ def test_a_listed_run_with_undecided_objects_is_done_after_a_quiet_period():
     assert completion_rule(progress("deciding", kinds, idle_s=5), NOW, 30) is None
     assert completion_rule(progress("deciding", kinds, idle_s=31), NOW, 30) == (
         "quiet_after_listing"
+    )
+
+
+def test_a_run_is_not_done_before_the_company_service_matched_its_companies():
+    # the company service is behind (still on the polls before the run): nothing decided,
+    # nothing moving; quiet, but not done
+    listed = (
+        KindProgress("revio.customer", seen=9, total=9, decided=0),
+        KindProgress("rmm.company", seen=9, total=9),
+    )
+    waiting = progress("deciding", *listed, idle_s=600, matched=False)
+    assert completion_rule(waiting, NOW, 30) is None
+    assert completion_rule(progress("deciding", *listed, idle_s=31), NOW, 30) == (
+        "quiet_after_listing"
+    )
+    # a run that listed no customer and no company has nothing to match
+    empty = (KindProgress("revio.customer", 0, 0, 0), KindProgress("revio.ticket", 2, 2))
+    assert completion_rule(progress("deciding", *empty, matched=False), NOW, 30) == (
+        "all_decided"
     )
 
 
