@@ -45,30 +45,55 @@ class Clock:
         return self.now
 
 
-def test_a_full_line_drains_at_the_pace_its_tenant_finished_at_lately():
+def test_a_tenants_pace_is_how_fast_its_messages_finished_lately():
     clock = Clock()
     slots = TenantSlots(limit=1, name="unit-slots-pace", line_most=10, clock=clock)
     assert slots.try_acquire("a")
     for _ in range(10):
         assert slots.wait_for_slot("a", lambda: None)
-    assert slots.drain_s("a") is None, "no pace yet"
+    assert slots.pace_s("a") is None and slots.come_back_in_s("a") is None, "no pace yet"
     for _ in range(5):  # one message finished every 0.5 s
         clock.now += 0.5
         slots.release("a")
     assert slots.waiting("a") == 5
-    assert slots.drain_s("a") == pytest.approx(5 * 0.5)
-    assert slots.drain_s("b") is None, "another tenant has no line"
+    assert slots.pace_s("a") == pytest.approx(0.5)
+    assert slots.pace_s("b") is None, "another tenant has finished nothing"
 
     clock.now += 120.0  # idle for two minutes: that pace is no longer known
-    assert slots.drain_s("a") is None
+    assert slots.pace_s("a") is None
 
 
-def test_a_deferral_waits_for_half_its_tenants_line_within_bounds():
-    # without a line: doubling from `first_s`, at most `most_s` (jitter 0.75-1.25)
+def test_a_turned_away_message_comes_back_when_those_ahead_of_it_have_about_run():
+    clock = Clock()
+    slots = TenantSlots(limit=1, name="unit-slots-back", line_most=4, clock=clock)
+    assert slots.try_acquire("a")
+    for _ in range(4):
+        assert slots.wait_for_slot("a", lambda: None)
+    for _ in range(3):  # one finished every second; one left in line
+        clock.now += 1.0
+        slots.release("a")
+        assert slots.wait_for_slot("a", lambda: None)
+    assert slots.waiting("a") == 4 and slots.pace_s("a") == pytest.approx(1.0)
+    # the line is full: the first turned away comes back when half of the line has run
+    assert slots.come_back_in_s("a") == pytest.approx(2.0)
+    slots.deferred("a", 2.0)
+    slots.deferred("a", 3.0)
+    # the next one also waits for the two turned away before it
+    assert slots.turned_away("a") == 2
+    assert slots.come_back_in_s("a") == pytest.approx(4.0)
+    assert slots.turned_away("b") == 0 and slots.come_back_in_s("b") is None
+    clock.now += 2.5  # the first is back (it rejoined the line or was turned away again)
+    assert slots.turned_away("a") == 1
+    clock.now += 1.0
+    assert slots.turned_away("a") == 0
+
+
+def test_a_deferral_waits_for_its_turn_within_bounds():
+    # without a pace: doubling from `first_s`, at most `most_s` (jitter 0.75-1.25)
     assert 0.75 <= deferral_delay(1, 1.0, 15.0) <= 1.25
     assert 11.25 <= deferral_delay(9, 1.0, 15.0) <= 18.75
-    # a line that takes 40 s to run: a message comes back when about half of it has
-    assert 15.0 <= deferral_delay(1, 1.0, 15.0, drain_s=40.0) <= 25.0
-    # ... never later than `line_most_s`, never sooner than its own doubling
-    assert 45.0 <= deferral_delay(1, 1.0, 15.0, drain_s=1000.0, line_most_s=60.0) <= 75.0
-    assert 11.25 <= deferral_delay(9, 1.0, 15.0, drain_s=2.0) <= 18.75
+    # its turn is near in 40 s: it comes back then
+    assert 30.0 <= deferral_delay(1, 1.0, 15.0, come_back_s=40.0) <= 50.0
+    # ... never later than `longest_s`, never sooner than its own doubling
+    assert 450.0 <= deferral_delay(1, 1.0, 15.0, come_back_s=5000.0, longest_s=600.0) <= 750.0
+    assert 11.25 <= deferral_delay(9, 1.0, 15.0, come_back_s=2.0) <= 18.75

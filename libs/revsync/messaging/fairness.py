@@ -13,6 +13,7 @@ and only the other deliveries (real attempts: failures, crashes, timeouts) may c
 the dead-letter queue. See `revsync.messaging.subscriber` for how both are used.
 """
 
+import heapq
 import random
 import time
 from collections import Counter, deque
@@ -56,8 +57,9 @@ PACE_MAX_AGE_S = 60.0  # ... if they are this recent: an idle tenant's old pace 
 
 class TenantSlots:
     """At most `limit` messages of one tenant handled at once by this process, and up to
-    `line_most` more of it waiting in line for a slot; `drain_s` estimates how long a
-    tenant's line takes to run, from the pace its messages were finishing at lately."""
+    `line_most` more of it waiting in line for a slot. It also keeps what a deferral needs
+    to choose its delay (`come_back_in_s`): the pace the tenant's messages finished at
+    lately, and the messages of it this process turned away that are not due back yet."""
 
     def __init__(
         self,
@@ -74,20 +76,47 @@ class TenantSlots:
         self._held: Counter[str] = Counter()
         self._lines: dict[str, deque[Callable[[], None]]] = {}
         self._finished: dict[str, deque[float]] = {}
+        self._due_back: dict[str, list[float]] = {}  # heap of times turned-away ones return
         self._clock = clock
 
-    def drain_s(self, tenant: str) -> float | None:
-        """Seconds until the tenant's line has run at its recent pace; None when it has no
-        line or no recent pace."""
-        waiting, times = self.waiting(tenant), self._finished.get(tenant)
-        if not waiting or not times:
+    def pace_s(self, tenant: str) -> float | None:
+        """Seconds between two of the tenant's messages finishing, lately; None when too few
+        finished in the last `PACE_MAX_AGE_S`."""
+        times = self._finished.get(tenant)
+        if not times:
             return None
         recent = self._clock() - PACE_MAX_AGE_S
         while times and times[0] < recent:
             times.popleft()
         if len(times) < 2 or times[-1] <= times[0]:
             return None
-        return waiting * (times[-1] - times[0]) / (len(times) - 1)
+        return (times[-1] - times[0]) / (len(times) - 1)
+
+    def turned_away(self, tenant: str) -> int:
+        """Messages of the tenant deferred by this process that are not due back yet."""
+        due = self._due_back.get(tenant)
+        if due is None:
+            return 0
+        now = self._clock()
+        while due and due[0] <= now:
+            heapq.heappop(due)
+        if not due:
+            del self._due_back[tenant]
+        return len(due)
+
+    def come_back_in_s(self, tenant: str) -> float | None:
+        """When a message of `tenant` turned away now should come back: after the messages
+        ahead of it (its tenant's line, and those turned away before it) have run at the
+        recent pace, less half the line's time, so that it rejoins the line while half of
+        the line still waits. None without a recent pace."""
+        pace = self.pace_s(tenant)
+        if pace is None:
+            return None
+        return (self.waiting(tenant) / 2 + self.turned_away(tenant)) * pace
+
+    def deferred(self, tenant: str, delay_s: float) -> None:
+        """A message of `tenant` was turned away for `delay_s`."""
+        heapq.heappush(self._due_back.setdefault(tenant, []), self._clock() + delay_s)
 
     def in_flight(self, tenant: str) -> int:
         return self._held[tenant]
@@ -134,21 +163,22 @@ def deferral_delay(
     delivered: int,
     first_s: float,
     most_s: float,
-    drain_s: float | None = None,
-    line_most_s: float = 60.0,
+    come_back_s: float | None = None,
+    longest_s: float = 900.0,
 ) -> float:
     """Doubles with each delivery up to `most_s`, with jitter so that a tenant's deferred
     messages do not all come back at the same instant.
 
-    With the time the tenant's full line takes to run (`drain_s`), at least half of that (at
-    most `line_most_s`): a message that came back sooner would only find the line still full
-    and be deferred again. A big backlog of one tenant then costs a few deferrals per message
-    instead of one every `most_s` until its turn (at 10,000 clients: ~290 a second, each a
-    redelivery, a key-value write and a NAK), and the line is refilled while half of it is
-    still waiting."""
+    With the time after which the message's turn is near (`come_back_s`, see
+    `TenantSlots.come_back_in_s`), at least that, up to `longest_s`: a message that came
+    back sooner would only find the line still full and be deferred again. A big backlog of
+    one tenant then costs about one deferral per message. Before, deferrals waited for half
+    the line only (at most 60 s), so the thousands deferred behind it came back again and
+    again: at 10,000 clients ~190 deferrals a second, each a redelivery through the broker's
+    middleware, a key-value write and a NAK, took half of the RMM connector."""
     base = min(most_s, first_s * 2 ** min(delivered - 1, 16))
-    if drain_s is not None:
-        base = max(base, min(line_most_s, drain_s / 2))
+    if come_back_s is not None:
+        base = max(base, min(longest_s, come_back_s))
     return round(base * random.uniform(0.75, 1.25), 3)
 
 

@@ -22,9 +22,10 @@ whose tenant is at its bound gives its worker back at once and:
   its bound's full pace and costs the server nothing more. The subscriber acknowledges by
   hand (AckPolicy.MANUAL) for this: a waiting message leaves the handler unacknowledged;
 - or, when its line is full, is NAKed with a short delay that doubles with each delivery
-  (jittered, at most `defer_most_s`; or, at least, half the time the tenant's line takes to
-  run at its recent pace, up to `defer_line_most_s`) and comes back later, possibly to
-  another replica.
+  (jittered, at most `defer_most_s`); or, once the tenant's recent pace is known, with the
+  time until its turn is near: its tenant's line and the messages turned away before it
+  run first (`TenantSlots.come_back_in_s`, up to `defer_longest_s`). It comes back later,
+  possibly to another replica, and a big backlog costs about one deferral per message.
 Nothing waits while holding a worker (the stall this prevents), and what waits in memory is
 bounded. If the process dies, the waiting messages are simply delivered again.
 
@@ -94,7 +95,7 @@ class DeliveryPolicy:
     # long enough that a tenant's big backlog is not re-delivered dozens of times per message
     # (each deferral is a NAK and a KV write), short enough to refill free slots quickly
     defer_most_s: float = 15.0
-    defer_line_most_s: float = 60.0  # a deferral waits for half its tenant's line, at most this
+    defer_longest_s: float = 900.0  # a deferral waits for its turn to be near, at most this
     max_ack_pending: int = 20_000
     tenant_line_most: int = 500  # messages of a tenant at its bound waiting in this process
 
@@ -229,15 +230,16 @@ def durable_subscriber(
                 error=repr(error),
             )
         DEFERRED.labels(durable, tenant).inc()
-        await message.nack(
-            delay=deferral_delay(
-                meta.num_delivered,
-                policy.defer_s,
-                policy.defer_most_s,
-                slots.drain_s(tenant) if slots is not None else None,
-                policy.defer_line_most_s,
-            )
+        assert slots is not None  # only a fair subscriber defers
+        delay = deferral_delay(
+            meta.num_delivered,
+            policy.defer_s,
+            policy.defer_most_s,
+            slots.come_back_in_s(tenant),
+            policy.defer_longest_s,
         )
+        slots.deferred(tenant, delay)
+        await message.nack(delay=delay)
 
     async def give_up(
         message: NatsMessage, js: JsClient, parsed: M | None, reason: str, attempts: int
