@@ -164,7 +164,7 @@ def deferral_delay(
     first_s: float,
     most_s: float,
     come_back_s: float | None = None,
-    longest_s: float = 900.0,
+    longest_s: float = 120.0,
 ) -> float:
     """Doubles with each delivery up to `most_s`, with jitter so that a tenant's deferred
     messages do not all come back at the same instant.
@@ -172,10 +172,13 @@ def deferral_delay(
     With the time after which the message's turn is near (`come_back_s`, see
     `TenantSlots.come_back_in_s`), at least that, up to `longest_s`: a message that came
     back sooner would only find the line still full and be deferred again. A big backlog of
-    one tenant then costs about one deferral per message. Before, deferrals waited for half
-    the line only (at most 60 s), so the thousands deferred behind it came back again and
-    again: at 10,000 clients ~190 deferrals a second, each a redelivery through the broker's
-    middleware, a key-value write and a NAK, took half of the RMM connector."""
+    one tenant then costs a deferral per message every `longest_s` at most. Before, deferrals
+    waited for half the line only (at most 60 s), so the thousands deferred behind it came
+    back again and again: at 10,000 clients ~190 deferrals a second, each a redelivery
+    through the broker's middleware, a key-value write and a NAK, took half of the RMM
+    connector. `longest_s` stays short because the pace may have been measured while the
+    tenant was slow: at 15 minutes, a 10,000-client run's company service sat idle waiting
+    for the messages it had sent away while it was busy."""
     base = min(most_s, first_s * 2 ** min(delivered - 1, 16))
     if come_back_s is not None:
         base = max(base, min(longest_s, come_back_s))
