@@ -22,6 +22,7 @@ from services.asset.follower import follow_company_links, sweep_periodically
 from services.asset.handlers import AssetService
 
 SERVICE = "asset"
+CHANGE_ROUTES = ("rmm-endpoints",)  # their lag holds a quiet sync run back (console)
 DEFAULT_POLICY = DeliveryPolicy()
 
 
@@ -42,7 +43,7 @@ def register(
 ) -> None:
     """Attach the durable subscribers (`tenant` narrows them, for tests)."""
     routes = [
-        Route("rmm-endpoints", Subjects.filter("change", tenant, "rmm", "endpoint"),
+        Route(CHANGE_ROUTES[0], Subjects.filter("change", tenant, "rmm", "endpoint"),
               RmmEndpointChanged, service.on_endpoint),
         Route("revio-asset-results", Subjects.filter("result", tenant, "revio", "asset"),
               Result, service.on_result),

@@ -18,11 +18,12 @@ from revsync.contracts import Result, Subjects
 from revsync.contracts.revio import RevioCustomerChanged
 from revsync.contracts.rmm import RmmCompanyChanged
 from revsync.messaging import DeliveryPolicy, Route, subscribe_routes
+from revsync.messaging.backlog import changes_waiting
 from revsync.messaging.subscriber import consumer_name
 from revsync.runtime import ServiceContext
 
 from services.company.handlers import CompanyService
-from services.company.runs import changes_waiting, watch_runs
+from services.company.runs import watch_runs
 
 SERVICE = "company"
 CHANGE_ROUTES = ("revio-customers", "rmm-companies")  # their lag holds a quiet run back

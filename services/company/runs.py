@@ -25,7 +25,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID, uuid5
 
-from nats.js import JetStreamContext
 from revsync.contracts.base import utc_now
 from revsync.decision import DecisionContext
 from revsync.logs import get_logger
@@ -163,16 +162,6 @@ def to_match(ready: list[Ready], behind: bool) -> list[Ready]:
     service ran more than 30 s behind its backlog and matched a run whose RMM listing it had
     not read, and each company of it was then matched on its own, under the exclusive lock."""
     return [run for run in ready if run[2] or not behind]
-
-
-async def changes_waiting(js: JetStreamContext, stream: str, consumers: list[str]) -> bool:
-    """Whether any of these durable consumers has messages not yet delivered or not yet
-    acknowledged (all tenants: a quiet-only run waits while the service is behind)."""
-    for consumer in consumers:
-        info = await js.consumer_info(stream, consumer)
-        if info.num_pending or info.num_ack_pending:
-            return True
-    return False
 
 
 async def watch_runs(

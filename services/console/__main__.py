@@ -6,6 +6,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 import uvicorn
+from revsync.messaging.backlog import changes_waiting
 from revsync.runtime import ServiceContext, serve
 
 from services.console.app import create_app
@@ -14,7 +15,7 @@ from services.console.config import ConsoleSettings
 from services.console.consumers import ConsoleConsumers
 from services.console.deps import Console
 from services.console.mappings import CompanyServiceMappings
-from services.console.sync_progress import monitor
+from services.console.sync_progress import DECIDING_CONSUMERS, monitor
 
 
 async def setup(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
@@ -42,7 +43,10 @@ async def setup(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
     async def pending() -> int:
         return await consumers.pending(ctx.js)
 
-    return [server.serve(), monitor(ctx.pool, settings.sync_quiet_s, pending)]
+    async def behind() -> bool:
+        return await changes_waiting(ctx.js, "CHANGES", DECIDING_CONSUMERS)
+
+    return [server.serve(), monitor(ctx.pool, settings.sync_quiet_s, pending, behind)]
 
 
 def main() -> None:

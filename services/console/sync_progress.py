@@ -11,6 +11,9 @@
   `quiet_s` (not every object needs a decision, so "all decided" alone could wait forever).
   Without the match a company service that is behind, still working through the polls that
   came before the run, would let the run look quiet and done before it decided anything.
+  For the same reason "nothing has moved" counts only while the deciding services have no
+  change waiting (`DECIDING_CONSUMERS`, all tenants): at 10,000 clients a run read done with
+  2 of 92,000 endpoints decided, the asset service 100,000 changes behind.
 """
 
 import asyncio
@@ -24,8 +27,13 @@ import asyncpg
 from nats.errors import Error as NatsError
 from revsync.eventlog import ConcurrencyError, NewEvent
 from revsync.logs import get_logger
+from revsync.messaging.subscriber import consumer_name
 from revsync.unit_of_work import UnitOfWork
 
+from services.asset.app import CHANGE_ROUTES as ASSET_CHANGES
+from services.asset.app import SERVICE as ASSET
+from services.company.app import CHANGE_ROUTES as COMPANY_CHANGES
+from services.company.app import SERVICE as COMPANY
 from services.company.events import RUN_MATCHED, run_stream
 from services.console.sync_runs import PROJECTION, stream_of
 
@@ -54,6 +62,10 @@ WITH observed AS (
 SELECT type, count(*) FILTER (WHERE decided) AS decided, max(last) AS last
 FROM per_stream GROUP BY type
 """
+# The durable consumers whose changes the run's decisions come from.
+DECIDING_CONSUMERS = [consumer_name(COMPANY, route) for route in COMPANY_CHANGES] + [
+    consumer_name(ASSET, route) for route in ASSET_CHANGES
+]
 # Kinds the company service matches as a batch once the run's listings are in.
 MATCHED_KINDS = ("revio.customer", "rmm.company")
 LABELS = {
@@ -157,8 +169,11 @@ class RunProgress:
         }
 
 
-def completion_rule(progress: RunProgress, now: datetime, quiet_s: float) -> str | None:
-    """Which rule completes the run now, if any (pure)."""
+def completion_rule(
+    progress: RunProgress, now: datetime, quiet_s: float, behind: bool = False
+) -> str | None:
+    """Which rule completes the run now, if any (pure); `behind`: a deciding service has
+    changes waiting, so a quiet run is not done."""
     if progress.phase != "deciding" or not all(k.listed for k in progress.kinds):
         return None
     if progress.waits_for_match():
@@ -167,7 +182,7 @@ def completion_rule(progress: RunProgress, now: datetime, quiet_s: float) -> str
     if all(k.decided >= k.seen for k in decidable if k.decided is not None):
         return "all_decided"
     last = progress.last_activity_at or progress.updated_at
-    if (now - last).total_seconds() >= quiet_s:
+    if (now - last).total_seconds() >= quiet_s and not behind:
         return "quiet_after_listing"
     return None
 
@@ -198,8 +213,7 @@ async def load_progress(conn: Any, tenant_id: str, run_id: UUID) -> RunProgress 
         if row["last"] is not None:
             last_activity = max(last_activity, row["last"])
     matched = await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM events WHERE tenant_id = $1 AND stream = $2"
-        " AND type = $3)",
+        "SELECT EXISTS (SELECT 1 FROM events WHERE tenant_id = $1 AND stream = $2 AND type = $3)",
         tenant_id,
         run_stream(run_id),
         RUN_MATCHED,
@@ -223,14 +237,17 @@ async def load_progress(conn: Any, tenant_id: str, run_id: UUID) -> RunProgress 
 
 
 Pending = Callable[[], Awaitable[int]]
+Behind = Callable[[], Awaitable[bool]]
 
 
-async def complete_if_due(pool: asyncpg.Pool, tenant_id: str, run_id: UUID, quiet_s: float) -> bool:
+async def complete_if_due(
+    pool: asyncpg.Pool, tenant_id: str, run_id: UUID, quiet_s: float, behind: bool = False
+) -> bool:
     async with pool.acquire() as conn:
         progress = await load_progress(conn, tenant_id, run_id)
     if progress is None:
         return False
-    rule = completion_rule(progress, datetime.now(UTC), quiet_s)
+    rule = completion_rule(progress, datetime.now(UTC), quiet_s, behind)
     if rule is None:
         return False
     counts = {
@@ -247,11 +264,16 @@ async def complete_if_due(pool: asyncpg.Pool, tenant_id: str, run_id: UUID, quie
 
 
 async def monitor(
-    pool: asyncpg.Pool, quiet_s: float, pending: Pending | None = None, interval_s: float = 1.0
+    pool: asyncpg.Pool,
+    quiet_s: float,
+    pending: Pending | None = None,
+    behind: Behind | None = None,
+    interval_s: float = 1.0,
 ) -> None:
     """Completes the runs whose work is done; stateless, so it resumes after a restart.
     `pending` counts the `seen` changes the console has not consumed yet: while there are
-    some, no run is complete (their kinds may not even be counted yet)."""
+    some, no run is complete (their kinds may not even be counted yet). `behind`: whether a
+    deciding service has changes waiting; while it has, no run is done for being quiet."""
     while True:
         try:
             rows = await pool.fetch(
@@ -259,8 +281,9 @@ async def monitor(
             )
             if rows and pending is not None and await pending() > 0:
                 rows = []
+            lagging = bool(rows) and behind is not None and await behind()
             for row in rows:
-                await complete_if_due(pool, row["tenant_id"], row["run_id"], quiet_s)
+                await complete_if_due(pool, row["tenant_id"], row["run_id"], quiet_s, lagging)
         except (OSError, asyncpg.PostgresError, NatsError) as error:
             log.warning("sync run monitor could not look; will retry", error=repr(error))
         await asyncio.sleep(interval_s)

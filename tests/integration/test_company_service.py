@@ -29,6 +29,7 @@ from revsync.contracts.rmm import (
 from revsync.devservers import DevServers
 from revsync.eventlog import EventStore
 from revsync.messaging import publish
+from revsync.messaging.backlog import changes_waiting
 from revsync.projection import replay
 
 from services.asset.projections import PROJECTIONS as ASSET_PROJECTIONS
@@ -37,7 +38,6 @@ from services.company import manual
 from services.company.decide import customer_party, rmm_party
 from services.company.naming import company_description
 from services.company.projections import PROJECTIONS as COMPANY_PROJECTIONS
-from services.company.runs import changes_waiting
 from services.company.state import fold_link
 from services.company.store import CompanyTx
 from tests.integration.domain_harness import Background, Harness, background, eventually, harness
@@ -601,6 +601,7 @@ async def test_changes_waiting_follows_a_consumers_pending_and_unacked_messages(
     )
     try:
         assert not await changes_waiting(js, "CHANGES", [durable])
+        assert not await changes_waiting(js, "CHANGES", [f"not-deployed-{tenant}"])
         await publish(js, customer_changed(tenant, ACME))
         assert await changes_waiting(js, "CHANGES", [durable])  # pending
         sub = await js.pull_subscribe_bind(durable, stream="CHANGES")

@@ -120,6 +120,16 @@ def test_a_listed_run_with_undecided_objects_is_done_after_a_quiet_period():
     )
 
 
+def test_a_quiet_run_is_not_done_while_a_deciding_service_has_changes_waiting():
+    kinds = KindProgress("rmm.endpoint", seen=92, total=92, decided=2)
+    quiet = progress("deciding", kinds, idle_s=300)
+    assert completion_rule(quiet, NOW, 30, behind=True) is None
+    assert completion_rule(quiet, NOW, 30, behind=False) == "quiet_after_listing"
+    everything = KindProgress("rmm.endpoint", seen=92, total=92, decided=92)
+    decided = progress("deciding", everything, idle_s=300)
+    assert completion_rule(decided, NOW, 30, behind=True) == "all_decided"
+
+
 def test_a_run_is_not_done_before_the_company_service_matched_its_companies():
     # the company service is behind (still on the polls before the run): nothing decided,
     # nothing moving; quiet, but not done
@@ -134,9 +144,7 @@ def test_a_run_is_not_done_before_the_company_service_matched_its_companies():
     )
     # a run that listed no customer and no company has nothing to match
     empty = (KindProgress("revio.customer", 0, 0, 0), KindProgress("revio.ticket", 2, 2))
-    assert completion_rule(progress("deciding", *empty, matched=False), NOW, 30) == (
-        "all_decided"
-    )
+    assert completion_rule(progress("deciding", *empty, matched=False), NOW, 30) == ("all_decided")
 
 
 def test_the_eta_follows_the_share_of_work_done():
