@@ -202,7 +202,10 @@ async def load_progress(conn: Any, tenant_id: str, run_id: UUID) -> RunProgress 
         run_id,
     ):
         kind = row["kind"].split(":", 1)[0]  # endpoints count per category
-        found = kinds.setdefault(kind, KindProgress(kind, 0, 0))
+        # a kind a service decides on has decided none until its first observation (not
+        # "no decided count", which would let "all decided" ignore it)
+        decided = 0 if kind in OBSERVED_KIND.values() else None
+        found = kinds.setdefault(kind, KindProgress(kind, 0, 0, decided))
         found.seen += row["seen"]
         both = found.total is not None and row["total"] is not None
         found.total = found.total + row["total"] if both else None  # type: ignore[operator]

@@ -290,3 +290,6 @@ async def test_endpoints_are_totalled_over_their_categories(
 
     found = await wait_until(endpoints)
     assert (found["seen"], found["total"], found["label"]) == (3, 3, "RMM endpoints")
+    # no asset service runs here: none decided yet, which "all decided" must wait for (None
+    # would mean a kind no service decides on)
+    assert found["decided"] == 0
