@@ -19,14 +19,17 @@ that tenants are picked up within half a second.
   largest page the API allows, plus one write per object the sync had to create or stamp
   (see `minimum_calls`).
 
-The large world needs about 2.5 hours or more on a 2-core machine with one replica of each
-service, all of it CPU (after 23 minutes: companies all decided, 9,821 of 92,000 assets, 2,777
-write-backs; give `--initial-sync-within-s 10000`). At the production per-tenant in-flight
-bounds (Rev.io 6, RMM 2 commands per process; issue 9's fairness) its assets and write-backs
-reached the vendors at about 16/s and 2.5/s, waiting on answers rather than working, so this
-bench raises them (`BENCH_ENV`). Run it from a clean worktree (`git worktree add`,
-`PYTHONPATH=<worktree>:<worktree>/libs`, `--results` pointing back) so that edits made
-meanwhile do not reach the services it starts.
+The large world does not reach steady state within a session on a 2-core machine with one
+replica of each service. Session 7 (stopped at 20 minutes): companies all decided at ~1,000 s,
+then 14 assets and 4 write-backs a second, so 6 hours or more. Most of the connectors' CPU
+then goes to fairness deferrals (~260 a second): every command consumer pulls up to 20,000 of
+the one tenant's commands and sends back those beyond its line, again and again (see
+`revsync.messaging.fairness`). Give `--initial-sync-within-s` generously. At the production
+per-tenant in-flight bounds (Rev.io 6, RMM 2 commands per process; issue 9's fairness) its
+assets and write-backs reached the vendors at about 16/s and 2.5/s, waiting on answers rather
+than working, so this bench raises them (`BENCH_ENV`). Run it from a clean worktree (`git
+worktree add`, `PYTHONPATH=<worktree>:<worktree>/libs`, `--results` pointing back) so that
+edits made meanwhile do not reach the services it starts.
 """
 
 import asyncio
