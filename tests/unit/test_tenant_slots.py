@@ -45,12 +45,18 @@ class Clock:
         return self.now
 
 
-def test_a_tenants_pace_is_how_fast_its_messages_finished_lately():
+def full_line(name: str, line_most: int) -> tuple[Clock, TenantSlots]:
+    """Slots of one message per tenant, tenant "a" holding it with a full line behind."""
     clock = Clock()
-    slots = TenantSlots(limit=1, name="unit-slots-pace", line_most=10, clock=clock)
+    slots = TenantSlots(limit=1, name=name, line_most=line_most, clock=clock)
     assert slots.try_acquire("a")
-    for _ in range(10):
+    for _ in range(line_most):
         assert slots.wait_for_slot("a", lambda: None)
+    return clock, slots
+
+
+def test_a_tenants_pace_is_how_fast_its_messages_finished_lately():
+    clock, slots = full_line("unit-slots-pace", 10)
     assert slots.pace_s("a") is None and slots.come_back_in_s("a") is None, "no pace yet"
     for _ in range(5):  # one message finished every 0.5 s
         clock.now += 0.5
@@ -64,11 +70,7 @@ def test_a_tenants_pace_is_how_fast_its_messages_finished_lately():
 
 
 def test_a_turned_away_message_comes_back_when_those_ahead_of_it_have_about_run():
-    clock = Clock()
-    slots = TenantSlots(limit=1, name="unit-slots-back", line_most=4, clock=clock)
-    assert slots.try_acquire("a")
-    for _ in range(4):
-        assert slots.wait_for_slot("a", lambda: None)
+    clock, slots = full_line("unit-slots-back", 4)
     for _ in range(3):  # one finished every second; one left in line
         clock.now += 1.0
         slots.release("a")
