@@ -9,7 +9,7 @@ that tenants are picked up within half a second.
 
 - time to steady state: from the tenant's save (its connectors start on it at once) until
   the sync run is done, no JetStream consumer has a message pending or unacknowledged, the
-  outbox is empty and the tenant's event log has stopped growing; the time reported is that
+  outbox and the command windows are empty and the tenant's event log has stopped growing; the time reported is that
   of the last event recorded.
 - decisions per second per replica, company and asset services: the events each recorded for
   the tenant that are not observations (`...Observed`), per second of the run (and of the
@@ -122,7 +122,11 @@ async def log_state(conn: asyncpg.Connection, tenant_id: str) -> tuple[int, date
         tenant_id,
     )
     assert row is not None
-    outbox = await conn.fetchval("SELECT count(*) FROM outbox WHERE tenant_id = $1", tenant_id)
+    outbox = await conn.fetchval(
+        "SELECT (SELECT count(*) FROM outbox WHERE tenant_id = $1)"
+        " + (SELECT count(*) FROM command_window WHERE tenant_id = $1)",
+        tenant_id,
+    )  # commands held in their window, or in flight, count as not yet sent
     return int(row["n"]), row["last"], int(outbox)
 
 

@@ -14,6 +14,10 @@ redelivered message is never decided twice.
 the inbox claim, so a concurrent duplicate waits on the inbox row, never on the stream). The
 writers' lock, the inbox claim and the stream's lock are one round trip; the outbox rows and
 the relay's wake-up another.
+
+`window=` sends the unit's commands through a command window (`revsync.command_window`):
+they are held until their tenant and kind have room, and a `Result` it handles frees its
+command's place; still one round trip at commit.
 """
 
 from collections.abc import Sequence
@@ -23,7 +27,8 @@ from typing import Any, TypeVar
 import asyncpg
 from opentelemetry import propagate, trace
 
-from revsync.contracts.base import Command, Message
+from revsync.command_window import CommandWindow, window_key
+from revsync.contracts.base import Command, Message, Result
 from revsync.db import Conn, holds_session_state
 from revsync.eventlog.model import ANY_VERSION, NewEvent
 from revsync.eventlog.store import append_in_transaction, append_recorded
@@ -80,6 +85,8 @@ _WRITE_OUTBOX = (
     " FROM unnest($2::uuid[], $3::text[], $4::bytea[]) AS u(i, s, p) RETURNING 1)"
     " SELECT pg_notify($6, '') FROM (SELECT count(*) FROM written) AS w"
 )
+# The unit's part in its command windows, one statement (migration 014).
+_WRITE_WINDOW = "SELECT command_window_send($1, $2::uuid[], $3::uuid[], $4, $5, $6, $7::jsonb, $8)"
 
 
 def current_trace_id() -> str | None:
@@ -102,11 +109,12 @@ class UnitOfWork:
         cause: Message | None = None,
         actor: str = "system",
         stream: str | None = None,
+        window: CommandWindow | None = None,
     ) -> None:
         if cause is not None and cause.tenant_id != tenant_id:
             raise ValueError(f"message of tenant {cause.tenant_id!r} handled as {tenant_id!r}")
         self.pool, self.tenant_id, self.consumer = pool, tenant_id, consumer
-        self.cause, self.actor = cause, actor
+        self.cause, self.actor, self.window = cause, actor, window
         self._lock = stream_lock_key(tenant_id, stream) if stream is not None else None
         self.already_processed = False
         self._outbox: list[Message] = []
@@ -191,27 +199,48 @@ class UnitOfWork:
         return max(event.version for event in recorded)
 
     def send(self, message: Message) -> None:
-        """Queue `message` for the outbox; a command is stamped with this service as its
-        issuer, which its result carries back."""
+        """Queue `message` for the outbox (with a window: for its command window); a command
+        is stamped with this service as its issuer, which its result carries back."""
         if message.tenant_id != self.tenant_id:
             raise ValueError(
                 f"message for tenant {message.tenant_id!r} sent from {self.tenant_id!r}"
             )
+        if self.window is not None and not isinstance(message, Command):
+            raise ValueError(f"a unit of work with a command window sends only commands: {message}")
         if isinstance(message, Command) and message.issuer is None:
             message = message.model_copy(update={"issuer": self.consumer})
         self._outbox.append(message)
 
     async def _write_outbox(self) -> None:
-        if not self._outbox:
+        if self.window is not None:
+            await self._write_window(self.window)
+        elif self._outbox:
+            await self._conn.execute(
+                _WRITE_OUTBOX,
+                self.tenant_id,
+                [m.message_id for m in self._outbox],
+                [m.subject for m in self._outbox],
+                [m.to_bytes() for m in self._outbox],
+                trace_headers(),
+                OUTBOX_CHANNEL,
+            )
+
+    async def _write_window(self, window: CommandWindow) -> None:
+        answered = []
+        if isinstance(self.cause, Result) and not self.already_processed:
+            answered.append(self.cause.command_id)
+        if not answered and not self._outbox:
             return
         await self._conn.execute(
-            _WRITE_OUTBOX,
+            _WRITE_WINDOW,
             self.tenant_id,
+            answered,
             [m.message_id for m in self._outbox],
+            [window_key(self.consumer, m.subject) for m in self._outbox],
             [m.subject for m in self._outbox],
             [m.to_bytes() for m in self._outbox],
             trace_headers(),
-            OUTBOX_CHANNEL,
+            window.size,
         )
 
     async def __aexit__(

@@ -3,8 +3,9 @@
 Subscribes (durable consumers `asset-<name>`, shared by replicas):
 - `change.*.rmm.endpoint.*` -> `AssetService.on_endpoint`
 - `result.*.revio.asset.*`, `result.*.rmm.endpoint.*` -> `AssetService.on_result`
-and runs `follow_company_links` (parked endpoints sync when their company links) and a
-periodic sweep of parked endpoints.
+and runs `follow_company_links` (parked endpoints sync when their company links), a
+periodic sweep of parked endpoints, and the release of asset commands held in their command
+window (`revsync.command_window`: per tenant and connector, `ASSET_COMMAND_WINDOW` in flight).
 """
 
 from collections.abc import Coroutine
@@ -13,6 +14,7 @@ from typing import Any
 from faststream.nats import NatsBroker
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from revsync.command_window import CommandWindow, release_periodically
 from revsync.contracts import Result, Subjects
 from revsync.contracts.rmm import RmmEndpointChanged
 from revsync.messaging import DeliveryPolicy, Route, subscribe_routes
@@ -31,6 +33,15 @@ class AssetConfig(BaseSettings):
 
     workers: int = Field(8, ge=1, description="messages handled at once per subscriber")
     sweep_interval_s: float = Field(300.0, gt=0, description="sweep of parked endpoints")
+    command_window: int = Field(
+        200, ge=1, description="asset commands of one tenant in flight at once per connector"
+    )
+    command_answer_within_s: float = Field(
+        900.0, gt=0, description="an asset command unanswered this long frees its place"
+    )
+
+    def window(self) -> CommandWindow:
+        return CommandWindow(self.command_window, self.command_answer_within_s)
 
 
 def register(
@@ -55,7 +66,9 @@ def register(
 
 async def setup(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
     config = AssetConfig()
-    service = AssetService(ctx.pool, ctx.tenants.settings_for, consumer=ctx.name)
+    service = AssetService(
+        ctx.pool, ctx.tenants.settings_for, consumer=ctx.name, window=config.window()
+    )
     register(
         ctx.broker,
         service,
@@ -67,4 +80,5 @@ async def setup(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
     return [
         follow_company_links(service, ctx.store),
         sweep_periodically(service, config.sweep_interval_s),
+        release_periodically(ctx.pool, ctx.name, service.window),
     ]

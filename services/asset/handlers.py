@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from uuid import UUID, uuid5
 
 import asyncpg
+from revsync.command_window import CommandWindow
 from revsync.contracts.base import Message, Result, utc_now
 from revsync.contracts.rmm import RmmEndpointChanged
 from revsync.decision import DecisionContext
@@ -34,16 +35,22 @@ from services.asset.store import AssetTx, company_barrier
 SettingsFor = Callable[[str], Awaitable[SyncSettings | None]]
 Body = Callable[[AssetTx], Awaitable[None]]
 ATTEMPTS = 5
+DEFAULT_WINDOW = CommandWindow()
 
 
 async def in_transaction(
-    pool: asyncpg.Pool, tenant_id: str, consumer: str, cause: Message | None, body: Body
+    pool: asyncpg.Pool,
+    tenant_id: str,
+    consumer: str,
+    cause: Message | None,
+    body: Body,
+    window: CommandWindow | None = None,
 ) -> None:
     """Run `body` in a unit of work, again from fresh state after a concurrent decision on
     the same asset; the last failure is raised (the message is redelivered)."""
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            async with UnitOfWork(pool, tenant_id, consumer, cause=cause) as uow:
+            async with UnitOfWork(pool, tenant_id, consumer, cause=cause, window=window) as uow:
                 if not uow.already_processed:
                     await body(AssetTx(uow))
                 return
@@ -54,8 +61,21 @@ async def in_transaction(
 
 
 class AssetService:
-    def __init__(self, pool: asyncpg.Pool, settings_for: SettingsFor, consumer: str = "asset"):
+    """`window`: the asset commands of one tenant in flight at once, per connector (the
+    others wait their turn in the database, see `revsync.command_window`)."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        settings_for: SettingsFor,
+        consumer: str = "asset",
+        window: CommandWindow = DEFAULT_WINDOW,
+    ):
         self.pool, self.settings_for, self.consumer = pool, settings_for, consumer
+        self.window = window
+
+    async def _decide(self, tenant_id: str, cause: Message | None, body: Body) -> None:
+        await in_transaction(self.pool, tenant_id, self.consumer, cause, body, self.window)
 
     async def on_endpoint(self, change: RmmEndpointChanged) -> None:
         settings = await self.settings_for(change.tenant_id)
@@ -77,7 +97,7 @@ class AssetService:
                 customer = await tx.linked_customer(asset.endpoint.company_id)
             await tx.record(asset, decide_asset(ctx, asset, settings, customer))
 
-        await in_transaction(self.pool, change.tenant_id, self.consumer, change, body)
+        await self._decide(change.tenant_id, change, body)
 
     async def on_result(self, result: Result) -> None:
         settings = await self.settings_for(result.tenant_id)
@@ -97,7 +117,7 @@ class AssetService:
                 decision = decide_write_back_result(ctx, asset, result)
             await tx.record(asset, decision)
 
-        await in_transaction(self.pool, result.tenant_id, self.consumer, result, body)
+        await self._decide(result.tenant_id, result, body)
 
     async def on_company_linked(
         self, tenant_id: str, rmm_company_id: str, customer_id: str, seed: UUID
@@ -120,5 +140,5 @@ class AssetService:
                 asset = await tx.asset(identifier)
                 await tx.record(asset, decide_asset(ctx, asset, settings, linked))
 
-        await in_transaction(self.pool, tenant_id, self.consumer, None, body)
+        await self._decide(tenant_id, None, body)
         return seen

@@ -22,6 +22,9 @@ against the documented limits, and the dead-letter count.
   reported (`object_hashes.seen_at`);
 - outbox: messages decided and not yet published, and those waiting after a failed publish
   (with the latest error: a subject no stream holds, NATS down);
+- command windows: bulk commands (assets) held until their tenant's window has room, and
+  those in flight, per window (`revsync.command_window`): a big initial sync shows here as
+  a long queue that shrinks, not as a backlog in the connectors' consumers;
 - quota: today's calls of the shared daily counters (`rate_daily`) against each vendor's
   documented daily limit, how long callers currently queue for a slot (`rate_limiter`), and
   the calls this console process made itself;
@@ -248,6 +251,28 @@ async def outbox(pool: asyncpg.Pool, tenant_id: str | None) -> dict[str, Any]:
     }
 
 
+async def command_windows(pool: asyncpg.Pool, tenant_id: str | None) -> list[dict[str, Any]]:
+    where, args = _tenant_clause(tenant_id)
+    rows = await pool.fetch(
+        "SELECT tenant_id, window_key, count(*) FILTER (WHERE sent_at IS NULL) AS held,"
+        " count(sent_at) AS in_flight,"
+        " extract(epoch FROM now() - min(queued_at) FILTER (WHERE sent_at IS NULL)) AS oldest_s"
+        f" FROM command_window {where} GROUP BY tenant_id, window_key"
+        " ORDER BY tenant_id, window_key",
+        *args,
+    )
+    return [
+        {
+            "tenant": row["tenant_id"],
+            "window": row["window_key"],
+            "held": row["held"],
+            "in_flight": row["in_flight"],
+            "oldest_held_seconds": round(float(row["oldest_s"] or 0), 1),
+        }
+        for row in rows
+    ]
+
+
 async def quota(pool: asyncpg.Pool, tenant_id: str | None) -> list[dict[str, Any]]:
     where, args = _tenant_clause(tenant_id)
     daily_where = (where + " AND" if where else "WHERE") + " day = (now() AT TIME ZONE 'utc')::date"
@@ -319,6 +344,7 @@ async def health(
     report["polls"] = await polls(pool, tenant_id)
     report["quota"] = await quota(pool, tenant_id)
     report["outbox"] = await outbox(pool, tenant_id)
+    report["command_windows"] = await command_windows(pool, tenant_id)
     report["console_calls"] = await _console_calls(pool, tenant_id)
     if js is None:
         report["checks"]["nats"] = "not connected"

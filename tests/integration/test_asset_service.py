@@ -7,6 +7,7 @@ from uuid import UUID, uuid4
 import asyncpg
 import pytest
 from nats.js import JetStreamContext
+from revsync.command_window import CommandWindow
 from revsync.contracts.base import utc_now
 from revsync.contracts.revio import RevioCustomer, RevioCustomerChanged, UpsertRevioAsset
 from revsync.contracts.rmm import (
@@ -23,6 +24,7 @@ from revsync.unit_of_work import UnitOfWork
 
 from services.asset import events as E
 from services.asset.decide import REVIO_ASSET_ID_FIELD, decide_asset
+from services.asset.handlers import DEFAULT_WINDOW
 from services.asset.identity import observe_endpoint
 from services.asset.store import AssetTx
 from services.company.naming import company_description
@@ -275,6 +277,44 @@ async def test_duplicate_endpoint_deliveries_upsert_once(start, tenant):
         await h.wait_for(UpsertRevioAsset)
         await h.settle()
         assert len(h.sent(UpsertRevioAsset)) == 1
+
+
+async def test_a_tenants_asset_commands_wait_their_turn_in_its_window(
+    services: Background, start, tenant
+):
+    services.asset.window = CommandWindow(size=2)
+    try:
+        async with start(**ON, write_revio_id_to_rmm=True) as h:
+            await link_company(h)
+            for n in range(5):
+                await h.publish(changed(tenant, endpoint(f"ep-{n}", serial_number=f"SN-{n}")))
+            await h.wait_asset("SN-4", "pending")
+            await h.settle()
+            first = h.sent(UpsertRevioAsset)
+            assert len(first) == 2  # 3 decided upserts wait for room
+            held = await h.pool.fetchval(
+                "SELECT count(*) FROM command_window WHERE tenant_id = $1 AND sent_at IS NULL",
+                tenant,
+            )
+            assert held == 3
+
+            # each answer lets one more through, upserts and write-backs in their own windows
+            for _ in range(10):
+                await h.answer_rest(UpsertRevioAsset, {"asset_id": "A-1"})
+                await h.answer_rest(SetRmmEndpointCustomField, {})
+                await h.settle(0.3)
+                if (
+                    len(h.sent(UpsertRevioAsset)) == 5
+                    and len(h.sent(SetRmmEndpointCustomField)) == 5
+                ):
+                    break
+            upserted = sorted(c.identifier for c in h.sent(UpsertRevioAsset))
+            assert upserted == [f"SN-{n}" for n in range(5)]  # each once, none lost
+            assert len(h.sent(SetRmmEndpointCustomField)) == 5
+            for n in range(5):
+                assert (await h.asset(f"SN-{n}") or {}).get("state") == "synced"
+    finally:
+        services.asset.window = DEFAULT_WINDOW
 
 
 async def test_recording_gives_the_state_the_projection_holds(pool: asyncpg.Pool, tenant: str):

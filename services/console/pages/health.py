@@ -1,5 +1,5 @@
 """The health page: consumer lag (everyone's, and the tenant's part), last polls, vendor
-quota, and dead letters with retry."""
+quota, commands waiting their turn, and dead letters with retry."""
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import RedirectResponse, Response
@@ -57,6 +57,16 @@ async def health_page(ctx: Page, done: str | None = None) -> Response:
         ]
         for q in report.get("quota", [])
     ]
+    windows = [
+        [
+            esc(w["tenant"]),
+            esc(w["window"]),
+            esc(w["held"]),
+            esc(w["in_flight"]),
+            esc(f"{w['oldest_held_seconds']:.0f} s"),
+        ]
+        for w in report.get("command_windows", [])
+    ]
     letters = []
     if console.js is not None:
         for letter in await list_dead_letters(console.js, ctx.tenant):
@@ -79,6 +89,8 @@ async def health_page(ctx: Page, done: str | None = None) -> Response:
         f"{table(['System', 'Resource', 'Last success (UTC)', 'Age'], polls)}"
         "<h2>Vendor calls today</h2>"
         f"{table(['Vendor', 'Bucket', 'Used', 'Daily limit', 'Queued (s)'], quota)}"
+        "<h2>Commands waiting their turn</h2>"
+        f"{table(['Tenant', 'Window', 'Held', 'In flight', 'Oldest held'], windows, 'windows')}"
         "<h2>Dead letters</h2>"
         f"{table(['Id', 'Subject', 'Consumer', 'Reason', 'Deliveries', ''], letters, 'dlq')}"
     )
