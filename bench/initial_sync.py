@@ -9,8 +9,8 @@ that tenants are picked up within half a second.
 
 - time to steady state: from the tenant's save (its connectors start on it at once) until
   the sync run is done, no JetStream consumer has a message pending or unacknowledged, the
-  outbox and the command windows are empty and the tenant's event log has stopped growing; the time reported is that
-  of the last event recorded.
+  outbox and the command windows are empty and the tenant's event log has stopped growing;
+  the time reported is that of the last event recorded.
 - decisions per second per replica, company and asset services: the events each recorded for
   the tenant that are not observations (`...Observed`), per second of the run (and of the
   service's own busy window, first to last decision).

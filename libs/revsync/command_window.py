@@ -27,6 +27,8 @@ import asyncio
 from dataclasses import dataclass
 
 import asyncpg
+from pydantic import Field
+from pydantic_settings import BaseSettings
 
 from revsync.logs import get_logger
 
@@ -46,6 +48,24 @@ class CommandWindow:
             raise ValueError(f"a command window holds at least one command, not {self.size}")
         if self.answer_within_s <= 0:
             raise ValueError("answer_within_s must be positive")
+
+
+DEFAULT_WINDOW = CommandWindow()
+
+
+class CommandWindowSettings(BaseSettings):
+    """A windowed service's settings (`<SERVICE>_COMMAND_WINDOW`,
+    `<SERVICE>_COMMAND_ANSWER_WITHIN_S`, with the service's env prefix)."""
+
+    command_window: int = Field(
+        200, ge=1, description="commands of one tenant in flight at once per connector"
+    )
+    command_answer_within_s: float = Field(
+        900.0, gt=0, description="a command unanswered this long frees its place"
+    )
+
+    def window(self) -> CommandWindow:
+        return CommandWindow(self.command_window, self.command_answer_within_s)
 
 
 def window_key(issuer: str, subject: str) -> str:

@@ -13,8 +13,8 @@ from typing import Any
 
 from faststream.nats import NatsBroker
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
-from revsync.command_window import CommandWindow, release_periodically
+from pydantic_settings import SettingsConfigDict
+from revsync.command_window import CommandWindowSettings, release_periodically
 from revsync.contracts import Result, Subjects
 from revsync.contracts.rmm import RmmEndpointChanged
 from revsync.messaging import DeliveryPolicy, Route, subscribe_routes
@@ -28,20 +28,11 @@ CHANGE_ROUTES = ("rmm-endpoints",)  # their lag holds a quiet sync run back (con
 DEFAULT_POLICY = DeliveryPolicy()
 
 
-class AssetConfig(BaseSettings):
+class AssetConfig(CommandWindowSettings):
     model_config = SettingsConfigDict(env_prefix="ASSET_", env_file=".env", extra="ignore")
 
     workers: int = Field(8, ge=1, description="messages handled at once per subscriber")
     sweep_interval_s: float = Field(300.0, gt=0, description="sweep of parked endpoints")
-    command_window: int = Field(
-        200, ge=1, description="asset commands of one tenant in flight at once per connector"
-    )
-    command_answer_within_s: float = Field(
-        900.0, gt=0, description="an asset command unanswered this long frees its place"
-    )
-
-    def window(self) -> CommandWindow:
-        return CommandWindow(self.command_window, self.command_answer_within_s)
 
 
 def register(

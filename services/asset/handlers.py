@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from uuid import UUID, uuid5
 
 import asyncpg
-from revsync.command_window import CommandWindow
+from revsync.command_window import DEFAULT_WINDOW, CommandWindow
 from revsync.contracts.base import Message, Result, utc_now
 from revsync.contracts.rmm import RmmEndpointChanged
 from revsync.decision import DecisionContext
@@ -35,7 +35,6 @@ from services.asset.store import AssetTx, company_barrier
 SettingsFor = Callable[[str], Awaitable[SyncSettings | None]]
 Body = Callable[[AssetTx], Awaitable[None]]
 ATTEMPTS = 5
-DEFAULT_WINDOW = CommandWindow()
 
 
 async def in_transaction(

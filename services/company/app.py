@@ -5,7 +5,10 @@ Subscribes (durable consumers `company-<name>`, shared by replicas):
 - `change.*.rmm.company.*` -> `CompanyService.on_rmm_company`
 - `result.*.rmm.company.*`, `result.*.rmm.site.*`, `result.*.revio.customer.*` ->
   `CompanyService.on_result`
-and runs `watch_runs` (matching of each sync run once its listings are in).
+and runs `watch_runs` (matching of each sync run once its listings are in) and the release
+of company commands held in their command window (`revsync.command_window`: a sync run's
+matching decides thousands of company updates at once; `COMPANY_COMMAND_WINDOW` per tenant
+and connector are in flight).
 """
 
 from collections.abc import Coroutine
@@ -13,7 +16,8 @@ from typing import Any
 
 from faststream.nats import NatsBroker
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+from revsync.command_window import CommandWindowSettings, release_periodically
 from revsync.contracts import Result, Subjects
 from revsync.contracts.revio import RevioCustomerChanged
 from revsync.contracts.rmm import RmmCompanyChanged
@@ -31,7 +35,7 @@ CHANGES_STREAM = "CHANGES"
 DEFAULT_POLICY = DeliveryPolicy()
 
 
-class CompanyConfig(BaseSettings):
+class CompanyConfig(CommandWindowSettings):
     model_config = SettingsConfigDict(env_prefix="COMPANY_", env_file=".env", extra="ignore")
 
     workers: int = Field(8, ge=1, description="messages handled at once per subscriber")
@@ -70,7 +74,9 @@ def register(
 
 async def setup(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
     config = CompanyConfig()
-    service = CompanyService(ctx.pool, ctx.tenants.settings_for, consumer=ctx.name)
+    service = CompanyService(
+        ctx.pool, ctx.tenants.settings_for, consumer=ctx.name, window=config.window()
+    )
     register(
         ctx.broker,
         service,
@@ -83,4 +89,7 @@ async def setup(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
     async def behind() -> bool:
         return await changes_waiting(ctx.js, CHANGES_STREAM, change_consumers)
 
-    return [watch_runs(service, config.run_poll_s, config.run_quiet_s, behind)]
+    return [
+        watch_runs(service, config.run_poll_s, config.run_quiet_s, behind),
+        release_periodically(ctx.pool, ctx.name, service.window),
+    ]

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 import asyncpg
+from revsync.command_window import DEFAULT_WINDOW, CommandWindow
 from revsync.contracts.base import Result, utc_now
 from revsync.contracts.revio import RevioCustomerChanged
 from revsync.contracts.rmm import RmmCompanyChanged
@@ -49,13 +50,18 @@ async def in_transaction(
     cause: Result | RevioCustomerChanged | RmmCompanyChanged | None,
     body: Body,
     actor: str = "system",
+    window: CommandWindow | None = None,
 ) -> None:
     """Run `body` in a unit of work, again from fresh state (and with the exclusive matching
-    lock) when the state changed under it; the last failure is raised (redelivery)."""
+    lock) when the state changed under it; the last failure is raised (redelivery).
+    `window`: the service's command window (None: commands go straight to the outbox, as a
+    person's manual operation should, not behind a sync run's bulk)."""
     exclusive = False
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            async with UnitOfWork(pool, tenant_id, consumer, cause=cause, actor=actor) as uow:
+            async with UnitOfWork(
+                pool, tenant_id, consumer, cause=cause, actor=actor, window=window
+            ) as uow:
                 if uow.already_processed:
                     return
                 await body(CompanyTx(uow), exclusive)
@@ -68,8 +74,26 @@ async def in_transaction(
 
 
 class CompanyService:
-    def __init__(self, pool: asyncpg.Pool, settings_for: SettingsFor, consumer: str = "company"):
+    """`window`: the company commands of one tenant in flight at once, per connector (a
+    sync run's matching decides thousands at once; see `revsync.command_window`)."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        settings_for: SettingsFor,
+        consumer: str = "company",
+        window: CommandWindow = DEFAULT_WINDOW,
+    ):
         self.pool, self.settings_for, self.consumer = pool, settings_for, consumer
+        self.window = window
+
+    async def _decide(
+        self,
+        tenant_id: str,
+        cause: Result | RevioCustomerChanged | RmmCompanyChanged,
+        body: Body,
+    ) -> None:
+        await in_transaction(self.pool, tenant_id, self.consumer, cause, body, window=self.window)
 
     async def _settings(self, tenant_id: str, what: str) -> SyncSettings | None:
         settings = await self.settings_for(tenant_id)
@@ -124,7 +148,7 @@ class CompanyService:
                 return  # being created, deleted, or left for a sync run's batch
             await match_customer(tx, ctx, link, settings)
 
-        await in_transaction(self.pool, change.tenant_id, self.consumer, change, body)
+        await self._decide(change.tenant_id, change, body)
 
     async def on_rmm_company(self, change: RmmCompanyChanged) -> None:
         settings = await self._settings(change.tenant_id, "company change")
@@ -164,7 +188,7 @@ class CompanyService:
                 return  # a sync run's batch matches it
             await match_rmm_company(tx, ctx, rmm, settings)
 
-        await in_transaction(self.pool, change.tenant_id, self.consumer, change, body)
+        await self._decide(change.tenant_id, change, body)
 
     async def on_result(self, result: Result) -> None:
         settings = await self._settings(result.tenant_id, "command result")
@@ -187,7 +211,7 @@ class CompanyService:
             else:
                 await update_done(tx, ctx, key, stream, verb, result)
 
-        await in_transaction(self.pool, result.tenant_id, self.consumer, result, body)
+        await self._decide(result.tenant_id, result, body)
 
 
 __all__ = ["CompanyService", "in_transaction"]

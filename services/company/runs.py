@@ -70,7 +70,7 @@ async def match_run(
     service: CompanyService, tenant_id: str, sync_run_id: UUID, rule: str, settings: SyncSettings
 ) -> dict[str, int] | None:
     """Match the run's unlinked records; None if the run was matched already."""
-    async with UnitOfWork(service.pool, tenant_id, service.consumer) as uow:
+    async with UnitOfWork(service.pool, tenant_id, service.consumer, window=service.window) as uow:
         tx = CompanyTx(uow)
         await tx.lock_matching()
         run = await tx.conn.fetchrow(

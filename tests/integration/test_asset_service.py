@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 import asyncpg
 import pytest
 from nats.js import JetStreamContext
-from revsync.command_window import CommandWindow
+from revsync.command_window import DEFAULT_WINDOW, CommandWindow
 from revsync.contracts.base import utc_now
 from revsync.contracts.revio import RevioCustomer, RevioCustomerChanged, UpsertRevioAsset
 from revsync.contracts.rmm import (
@@ -24,7 +24,6 @@ from revsync.unit_of_work import UnitOfWork
 
 from services.asset import events as E
 from services.asset.decide import REVIO_ASSET_ID_FIELD, decide_asset
-from services.asset.handlers import DEFAULT_WINDOW
 from services.asset.identity import observe_endpoint
 from services.asset.store import AssetTx
 from services.company.naming import company_description

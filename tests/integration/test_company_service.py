@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
+from revsync.command_window import DEFAULT_WINDOW, CommandWindow
 from revsync.contracts import Subjects
 from revsync.contracts.base import ResultStatus
 from revsync.contracts.revio import (
@@ -405,6 +406,43 @@ async def test_a_manual_link_survives_a_later_sync_run(start, tenant):
         )
         other = await h.row("rmm_companies", "rmm_company_id", "r-21")
         assert (other["state"], other["rule"]) == ("unlinked", "rmm_to_revio_sync_off")
+
+
+async def test_a_runs_company_updates_wait_their_turn_and_a_persons_link_does_not(
+    services: Background, start, tenant
+):
+    services.company.window = CommandWindow(size=1)
+    run = uuid4()
+    customers = [RevioCustomer(id=str(n), name=f"Firm {n}") for n in range(1, 4)]
+    companies = [RmmCompany(id=f"r{n}", name=f"FIRM {n} LLC") for n in range(1, 4)]
+    try:
+        async with start() as h:
+            await h.publish(customer_changed(tenant, RevioCustomer(id="9", name="Lone")))
+            await h.publish(company_changed(tenant, RmmCompany(id="r9", name="Other")))
+            for customer, company in zip(customers, companies, strict=True):
+                await h.publish(company_changed(tenant, company, "seen", sync_run_id=run, total=3))
+                await h.publish(
+                    customer_changed(tenant, customer, "seen", sync_run_id=run, total=3)
+                )
+            matched = await eventually(lambda: h.run_matched(run))
+            assert matched["counts"]["linked"] == 3
+            await h.settle()
+            assert len(h.sent(UpdateRmmCompany)) == 1  # the other two wait for its answer
+
+            await manual.link(h.pool, tenant, "9", "r9", actor="alice")
+            await h.wait_for(UpdateRmmCompany, where=lambda u: u.company_id == "r9")
+
+            for _ in range(10):
+                waiting = [u for u in h.sent(UpdateRmmCompany) if u.message_id not in h.answered]
+                for update in waiting:
+                    await h.answer(update, {"company_id": update.company_id})
+                await h.settle(0.3)
+                if len(h.sent(UpdateRmmCompany)) == 4:
+                    break
+            renamed = sorted(u.name for u in h.sent(UpdateRmmCompany))
+            assert renamed == ["Firm 1", "Firm 2", "Firm 3", "Lone"]  # each once
+    finally:
+        services.company.window = DEFAULT_WINDOW
 
 
 async def test_inbound_sync_off_puts_an_rmm_edit_back(start, tenant):
