@@ -156,8 +156,10 @@ async def test_a_redelivered_command_is_answered_once(
     command = CreateRmmCompany(
         tenant_id=tenant, revio_customer_id="C-3", name="Again Inc", description=""
     )
-    for copy in ("first", "second"):  # the same command, published twice
-        await js.publish(command.subject, command.to_bytes(), headers={"Nats-Msg-Id": copy})
+    for copy in ("first", "second"):  # the same command, published twice (ids of this test
+        # alone: the server's duplicate window outlives a test run)
+        headers = {"Nats-Msg-Id": f"{command.message_id}-{copy}"}
+        await js.publish(command.subject, command.to_bytes(), headers=headers)
 
     answers = await results(js, tenant, 2, within_s=3)
     assert len(answers) == 1 and answers[0].ok

@@ -75,7 +75,8 @@ async def test_a_ticket_command_delivered_twice_creates_one_ticket_and_names_it(
     )  # fmt: skip
     await publish(js, command)
     # the same command again under another NATS message id: JetStream cannot drop it
-    await js.publish(command.subject, command.to_bytes(), headers={"Nats-Msg-Id": "again"})
+    again = {"Nats-Msg-Id": f"{command.message_id}-again"}
+    await js.publish(command.subject, command.to_bytes(), headers=again)
     result = await outcome(pool, revio_tenant, command.message_id)
     assert result.status is ResultStatus.OK
     created = tickets_with_key(sandbox, "alert:42")

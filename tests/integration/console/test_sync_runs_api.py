@@ -159,7 +159,8 @@ async def test_seen_changes_are_counted_once_even_when_redelivered_or_consumed_a
     )
     await publish(js, change)
     # the same message again, past JetStream's duplicate window (as after a connector crash)
-    await js.publish(change.subject, change.to_bytes(), headers={"Nats-Msg-Id": "again"})
+    again = {"Nats-Msg-Id": f"{change.message_id}-again"}
+    await js.publish(change.subject, change.to_bytes(), headers=again)
     # and a restarted console handling it once more
     from services.console.consumers import count_seen
 
