@@ -147,8 +147,9 @@ class Fold:
 
 class StreamRows(Projection, Generic[State]):
     """One row per stream `<category>:<key>` of a tenant: the fold of the stream's events
-    (`step`), with the version of the last one folded; an event at or below that version is
-    already folded. Subclasses name the table's `rows` (keyed by tenant_id and the stream's
+    (`step`), with the version of the last one folded; an event at or below that version
+    arrived out of version order (the log is read in commit order) and the stream is folded
+    again from the log (`StreamFold`), never skipped. Subclasses name the table's `rows` (keyed by tenant_id and the stream's
     key, with a `version` column), the columns `restore` needs and the row `row` gives."""
 
     rows: Rows
@@ -194,26 +195,9 @@ class StreamRows(Projection, Generic[State]):
             row = (event.tenant_id, command["command_id"], self.key(event), command["verb"])
             yield commands, row
 
-    async def load_one(self, conn: Conn, tenant_id: str, key: str) -> asyncpg.Record | None:
-        row: asyncpg.Record | None = await conn.fetchrow(
-            f"SELECT version, {self.loaded} FROM {self.table}"
-            f" WHERE tenant_id = $1 AND {self.key_column} = $2 FOR UPDATE",
-            tenant_id,
-            key,
-        )
-        return row
-
     async def apply(self, conn: Conn, event: RecordedEvent) -> None:
-        if not self.wanted(event):
-            return
-        key = self.key(event)
-        row = await self.load_one(conn, event.tenant_id, key)
-        if row is not None and row["version"] >= event.version:
-            return  # already folded
-        state = self.step(self.restore(key, row), event)
-        await conn.execute(self.rows.sql, *self.row(event.tenant_id, state, event))
-        for rows, args in self.side_writes(event):
-            await conn.execute(rows.sql, *args)
+        """One event, as a fold of one (an event older than the row refolds the stream)."""
+        await self.apply_batch(conn, (event,))
 
     async def apply_batch(self, conn: Conn, events: Sequence[RecordedEvent]) -> None:
         fold = self.fold()
@@ -338,17 +322,10 @@ class StreamFold(Fold, Generic[State]):
 async def apply_all(
     conn: Conn, projections: Sequence[Projection], events: Sequence[RecordedEvent]
 ) -> None:
-    for event in events:
-        for projection in projections:
-            if projection.handles(event):
-                await projection.apply(conn, event)
-
-
-async def apply_in_batch(
-    conn: Conn, projections: Sequence[Projection], events: Sequence[RecordedEvent]
-) -> None:
-    """`apply_all` for a big batch: each projection folds its events at once (projections
-    own distinct tables, so the order between projections does not matter)."""
+    """Fold events into the projections' tables: each projection folds its events at once,
+    a stream's row loaded and written once (projections own distinct tables, so the order
+    between projections does not matter). A unit of work's append; events of a stream
+    older than its row (the log read in commit order) refold the stream (`StreamFold`)."""
     folds = [projection.fold() for projection in projections]
     await _add(conn, folds, events)
     for fold in folds:

@@ -195,6 +195,7 @@ class UnitOfWork:
         recorded = await append_recorded(
             self._conn, self.tenant_id, stream, stamped, expected_version
         )
+        # folded together: a stream's row is loaded and written once, not once per event
         await apply_all(self._conn, projections, recorded)
         return max(event.version for event in recorded)
 

@@ -22,7 +22,7 @@ import asyncpg
 from revsync.command_window import DEFAULT_WINDOW, CommandWindow
 from revsync.contracts.base import Message, Result, utc_now
 from revsync.contracts.rmm import RmmEndpointChanged
-from revsync.decision import DecisionContext
+from revsync.decision import Decision, DecisionContext
 from revsync.eventlog.model import ConcurrencyError
 from revsync.tenancy import SyncSettings
 from revsync.unit_of_work import UnitOfWork
@@ -30,6 +30,7 @@ from revsync.unit_of_work import UnitOfWork
 from services.asset import events as E
 from services.asset.decide import decide_asset, decide_upsert_result, decide_write_back_result
 from services.asset.identity import observe_endpoint
+from services.asset.state import fold_onto
 from services.asset.store import AssetTx, company_barrier
 
 SettingsFor = Callable[[str], Awaitable[SyncSettings | None]]
@@ -84,17 +85,21 @@ class AssetService:
         async def body(tx: AssetTx) -> None:
             ctx = DecisionContext.of(change, utc_now())
             endpoint = change.endpoint
-            asset = await tx.asset_of(endpoint)
-            observed = observe_endpoint(ctx, asset, change)
-            asset = await tx.record(asset, observed)
+            before = await tx.asset_of(endpoint)
+            observed = observe_endpoint(ctx, before, change)
+            asset = fold_onto(before, observed)
             if any(e.data.get("stale") or e.data.get("superseded") for e in observed):
+                await tx.record(before, observed)
                 return
             if asset.endpoint is None or asset.endpoint.id != endpoint.id:
+                await tx.record(before, observed)
                 return  # an endpoint this asset no longer follows
             customer = None
             if not asset.endpoint_deleted:
                 customer = await tx.linked_customer(asset.endpoint.company_id)
-            await tx.record(asset, decide_asset(ctx, asset, settings, customer))
+            decision = decide_asset(ctx, asset, settings, customer)
+            # the observation and the decision on it, appended together (one round trip)
+            await tx.record(before, Decision(observed + decision.events, decision.commands))
 
         await self._decide(change.tenant_id, change, body)
 

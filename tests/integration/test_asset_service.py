@@ -28,6 +28,7 @@ from services.asset.identity import observe_endpoint
 from services.asset.store import AssetTx
 from services.company.naming import company_description
 from tests.integration.domain_harness import Background, Harness, background, eventually, harness
+from tests.integration.round_trips import counted_round_trips
 
 pytestmark = pytest.mark.timeout(60)
 ON = {"asset_sync_enabled": True, "asset_type": "7", "endpoint_categories": ["platform"]}
@@ -339,3 +340,20 @@ async def test_recording_gives_the_state_the_projection_holds(pool: asyncpg.Pool
         # a result finds the asset that sent the command, and the command's verb
         assert await tx.commanded(UUID(decided.latest_upsert)) == (decided, E.UPSERT_VERB)
         assert await tx.commanded(uuid4()) is None
+
+
+async def test_a_new_endpoint_is_observed_and_decided_in_at_most_thirteen_round_trips(
+    services: Background, start, tenant
+):
+    """The tenant's settings (this harness reads them each time), BEGIN, the inbox claim,
+    the asset, the company's link (its lock, then the row), one append of the observation
+    and the upsert together, the projection's load and its three writes (asset, endpoint,
+    command), the command window, COMMIT. It was 16: an append each, folded one by one."""
+    async with start(**ON) as h:
+        await link_company(h)
+        await services.asset.on_endpoint(changed(tenant, endpoint("ep-w", serial_number="SN-W")))
+        change = changed(tenant, endpoint("ep-c", serial_number="SN-C"))
+        with counted_round_trips() as trips:
+            await services.asset.on_endpoint(change)
+        assert (await h.asset("SN-C") or {}).get("state") == "pending"
+        assert len(trips) <= 13, "\n".join(trips)

@@ -1,5 +1,8 @@
 """`revsync replay` folds the log in big batches (`Projection.apply_batch`): the read models
-it builds are exactly those of folding one event at a time, as the services do."""
+it builds are exactly those of folding one event at a time. (Folded one at a time in commit
+order, a stream's older version can come after a newer one: a transaction that took its id
+early and waited on the stream's lock. The fold refolds such a stream; skipping the older
+event as "already folded" would lose it.)"""
 
 from typing import Any
 
@@ -31,7 +34,8 @@ async def _replay_one_at_a_time(pool: asyncpg.Pool, projections: list[Projection
                 await conn.execute(f"DELETE FROM {table}")
         position = START
         while batch := await read_all_with(conn, position, 1000):
-            await apply_all(conn, projections, batch)
+            for event in batch:
+                await apply_all(conn, projections, [event])
             position = batch[-1].position
 
 
