@@ -8,6 +8,7 @@ from starlette.datastructures import QueryParams
 
 from services.sandbox.common import clock
 from services.sandbox.revio import customfields, search
+from services.sandbox.revio.store import Table, folded
 
 NEW_TICKET = {"customer_id": 10001, "ticket_type_id": 1, "description": "Printer jammed"}
 
@@ -133,6 +134,38 @@ async def test_inventory_items_filter_by_identifier_exactly(revio: httpx.AsyncCl
     found = await records(revio, "/v1/InventoryItem", **{"search.identifier": "EP-1"})
 
     assert [item["identifier"] for item in found] == ["EP-1"]
+
+
+async def test_the_identifier_lookup_follows_patches_and_case(revio: httpx.AsyncClient) -> None:
+    created = await revio.post(
+        "/v1/InventoryItem", json={"inventory_type_id": 1, "identifier": "SN-Old"}
+    )
+    item_id = created.json()["id"]
+    assert [i["inventory_item_id"] for i in await records(
+        revio, "/v1/InventoryItem", **{"search.identifier": "sn-old"})] == [item_id]  # fmt: skip
+
+    operations = [{"op": "replace", "path": "/identifier", "value": "SN-New"}]
+    response = await revio.patch(
+        f"/v1/InventoryItem/{item_id}", json=operations,
+        headers={"Content-Type": "application/json-patch+json"},
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    assert await records(revio, "/v1/InventoryItem", **{"search.identifier": "SN-Old"}) == []
+    renamed = await records(revio, "/v1/InventoryItem", **{"search.identifier": "SN-NEW"})
+    assert [item["inventory_item_id"] for item in renamed] == [item_id]
+
+
+def test_an_indexed_lookup_finds_what_a_scan_finds():
+    table = Table("inventory_item_id", 1)
+    for identifier in ("A-1", "a-1", "B-2", "A-1 ", "c-3"):
+        table.insert({"identifier": identifier})
+    assert [r["inventory_item_id"] for r in table.matching("identifier", "A-1")] == [1, 2]
+    table.rows[2]["identifier"] = "B-2"  # changed in place, then reindexed
+    table.reindexed(table.rows[2])
+    del table.rows[1]  # removed (the sandbox control's delete)
+    for wanted in ("A-1", "b-2", "C-3", "none", "A-1 "):
+        scan = [r for r in table.rows.values() if folded(r["identifier"]) == folded(wanted)]
+        assert table.matching("identifier", wanted) == scan, wanted
 
 
 async def test_lookups_filter_by_name_and_active(revio: httpx.AsyncClient) -> None:

@@ -84,7 +84,10 @@ async def get_inventory_type(
 
 @router.get("/InventoryItem")
 async def list_inventory_items(request: Request, account: ItemReader) -> dict[str, Any]:
-    rows = list(account.store.inventory_items.rows.values())
+    items = account.store.inventory_items
+    identifier = request.query_params.get("search.identifier")
+    # the lookup by identifier before each create goes through the index, not every item
+    rows = items.matching("identifier", identifier) if identifier else list(items.rows.values())
     return search_page(request.query_params, rows, ITEM_SEARCHABLES, account.time_zone, item_view)
 
 
@@ -111,4 +114,5 @@ async def patch_inventory_item(
     patch = await json_patch(request)
     document = patched(patch, item_view(item), ("inventory_item_id",))
     item |= _item_values(account.store, parse_as(InventoryItemFields, document), item)
+    account.store.inventory_items.reindexed(item)
     return single(request, f"InventoryItem/{inventory_item_id}", item_view(item))
