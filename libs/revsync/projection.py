@@ -149,8 +149,9 @@ class StreamRows(Projection, Generic[State]):
     """One row per stream `<category>:<key>` of a tenant: the fold of the stream's events
     (`step`), with the version of the last one folded; an event at or below that version
     arrived out of version order (the log is read in commit order) and the stream is folded
-    again from the log (`StreamFold`), never skipped. Subclasses name the table's `rows` (keyed by tenant_id and the stream's
-    key, with a `version` column), the columns `restore` needs and the row `row` gives."""
+    again from the log (`StreamFold`), never skipped. Subclasses name the table's `rows`
+    (keyed by tenant_id and the stream's key, with a `version` column), the columns
+    `restore` needs and the row `row` gives."""
 
     rows: Rows
     loaded: str
