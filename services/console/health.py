@@ -22,9 +22,10 @@ against the documented limits, and the dead-letter count.
   reported (`object_hashes.seen_at`);
 - outbox: messages decided and not yet published, and those waiting after a failed publish
   (with the latest error: a subject no stream holds, NATS down);
-- command windows: bulk commands (assets) held until their tenant's window has room, and
-  those in flight, per window (`revsync.command_window`): a big initial sync shows here as
-  a long queue that shrinks, not as a backlog in the connectors' consumers;
+- command windows: bulk commands (assets, company updates) held until their tenant's window
+  has room, and those in flight, per window (`revsync.command_window`; summed over tenants
+  without one): a big initial sync shows here as a long queue that shrinks, not as a
+  backlog in the connectors' consumers;
 - quota: today's calls of the shared daily counters (`rate_daily`) against each vendor's
   documented daily limit, how long callers currently queue for a slot (`rate_limiter`), and
   the calls this console process made itself;
@@ -252,18 +253,18 @@ async def outbox(pool: asyncpg.Pool, tenant_id: str | None) -> dict[str, Any]:
 
 
 async def command_windows(pool: asyncpg.Pool, tenant_id: str | None) -> list[dict[str, Any]]:
+    """Per window (service and kind): the tenant's commands held and in flight, or everyone's
+    summed (naming no tenant)."""
     where, args = _tenant_clause(tenant_id)
     rows = await pool.fetch(
-        "SELECT tenant_id, window_key, count(*) FILTER (WHERE sent_at IS NULL) AS held,"
+        "SELECT window_key, count(*) FILTER (WHERE sent_at IS NULL) AS held,"
         " count(sent_at) AS in_flight,"
         " extract(epoch FROM now() - min(queued_at) FILTER (WHERE sent_at IS NULL)) AS oldest_s"
-        f" FROM command_window {where} GROUP BY tenant_id, window_key"
-        " ORDER BY tenant_id, window_key",
+        f" FROM command_window {where} GROUP BY window_key ORDER BY window_key",
         *args,
     )
     return [
         {
-            "tenant": row["tenant_id"],
             "window": row["window_key"],
             "held": row["held"],
             "in_flight": row["in_flight"],

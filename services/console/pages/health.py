@@ -59,7 +59,6 @@ async def health_page(ctx: Page, done: str | None = None) -> Response:
     ]
     windows = [
         [
-            esc(w["tenant"]),
             esc(w["window"]),
             esc(w["held"]),
             esc(w["in_flight"]),
@@ -90,7 +89,7 @@ async def health_page(ctx: Page, done: str | None = None) -> Response:
         "<h2>Vendor calls today</h2>"
         f"{table(['Vendor', 'Bucket', 'Used', 'Daily limit', 'Queued (s)'], quota)}"
         "<h2>Commands waiting their turn</h2>"
-        f"{table(['Tenant', 'Window', 'Held', 'In flight', 'Oldest held'], windows, 'windows')}"
+        f"{table(['Window', 'Held', 'In flight', 'Oldest held'], windows, 'windows')}"
         "<h2>Dead letters</h2>"
         f"{table(['Id', 'Subject', 'Consumer', 'Reason', 'Deliveries', ''], letters, 'dlq')}"
     )

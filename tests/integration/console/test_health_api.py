@@ -6,9 +6,12 @@ import secrets
 import httpx
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
+from revsync.command_window import CommandWindow
+from revsync.unit_of_work import UnitOfWork
 
 from services.console.deps import Console
 from tests.integration.console.support import bearer
+from tests.integration.test_messaging import PingTicket
 
 
 async def test_health_shows_each_tenants_part_of_a_consumers_lag(
@@ -30,6 +33,10 @@ async def test_health_shows_each_tenants_part_of_a_consumers_lag(
             await js.publish(f"cmd.{tenant}.revio.ticket.{verb}", f"mine {i}".encode())
         for i in range(5):
             await js.publish(f"cmd.{other}.revio.ticket.{verb}", f"theirs {i}".encode())
+        # and a command held in the tenant's command window: shown, but never named anonymously
+        async with UnitOfWork(console.pool, tenant, "health", window=CommandWindow(1)) as uow:
+            for note in ("sent", "held"):
+                uow.send(PingTicket(tenant_id=tenant, note=note))
         reader = await js.pull_subscribe_bind(durable=durable, stream="COMMANDS")
         taken = await reader.fetch(2, timeout=5)  # delivered, not acknowledged: in flight
         assert [m.data for m in taken] == [b"mine 0", b"mine 1"]
@@ -45,6 +52,10 @@ async def test_health_shows_each_tenants_part_of_a_consumers_lag(
         assert row["tenant_pending"] == 1  # mine, not yet delivered
         assert row["tenant_unacked_at_most"] == 3  # and the two in flight
 
+        assert [w for w in mine["command_windows"] if w["window"] == "health:revio.ticket"] == [
+            {"window": "health:revio.ticket", "held": 1, "in_flight": 1,
+             "oldest_held_seconds": mine["command_windows"][0]["oldest_held_seconds"]}
+        ]  # fmt: skip
         anonymous_row = next(c for c in anonymous.json()["consumers"] if c["consumer"] == durable)
         assert "tenant_pending" not in anonymous_row
         assert "tenant_lag" not in anonymous.json() and tenant not in anonymous.text
