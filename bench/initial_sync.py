@@ -20,11 +20,11 @@ that tenants are picked up within half a second.
   (see `minimum_calls`).
 
 The large world does not reach steady state within a session on a 2-core machine with one
-replica of each service. Session 7 (stopped at 20 minutes): companies all decided at ~1,000 s,
-then 14 assets and 4 write-backs a second, so 6 hours or more. Most of the connectors' CPU
-then goes to fairness deferrals (~260 a second): every command consumer pulls up to 20,000 of
-the one tenant's commands and sends back those beyond its line, again and again (see
-`revsync.messaging.fairness`). Give `--initial-sync-within-s` generously. At the production
+replica of each service. Session 8, with command windows (`revsync.command_window`: no
+connector deferrals left): companies all linked at ~315 s, then 22 assets and 9 write-backs
+a second with the machine saturated, so steady at about 5,000-5,500 s. Give
+`--initial-sync-within-s` generously (7200), and `--results` a copy of the results file: the
+figures share their keys with the smaller runs'. At the production
 per-tenant in-flight bounds (Rev.io 6, RMM 2 commands per process; issue 9's fairness) its
 assets and write-backs reached the vendors at about 16/s and 2.5/s, waiting on answers rather
 than working, so this bench raises them (`BENCH_ENV`). Run it from a clean worktree (`git
