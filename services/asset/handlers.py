@@ -88,12 +88,10 @@ class AssetService:
             before = await tx.asset_of(endpoint)
             observed = observe_endpoint(ctx, before, change)
             asset = fold_onto(before, observed)
-            if any(e.data.get("stale") or e.data.get("superseded") for e in observed):
-                await tx.record(before, observed)
-                return
-            if asset.endpoint is None or asset.endpoint.id != endpoint.id:
-                await tx.record(before, observed)
-                return  # an endpoint this asset no longer follows
+            ignored = any(e.data.get("stale") or e.data.get("superseded") for e in observed)
+            if ignored or asset.endpoint is None or asset.endpoint.id != endpoint.id:
+                await tx.record(before, observed)  # nothing to decide on: stale, or an
+                return  # endpoint this asset no longer follows
             customer = None
             if not asset.endpoint_deleted:
                 customer = await tx.linked_customer(asset.endpoint.company_id)
