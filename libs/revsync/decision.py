@@ -5,9 +5,10 @@
 
 `commit_decision` runs one unit of work per attempt: inbox claim, a transaction-scoped lock
 on the stream (so concurrent deliveries about the same thing decide one after the other,
-each on the state the previous one committed), load + decide, append with the expected
-version, outbox. A `ConcurrencyError` (a writer that did not take the lock) is retried a few
-times from fresh state, then raised so the message is redelivered.
+each on the state the previous one committed), read the stream + decide, append with the
+expected version (the projections fold the stream's row from the events read), outbox. A
+`ConcurrencyError` (a writer that did not take the lock) is retried a few times from fresh
+state, then raised so the message is redelivered.
 
 Ids inside a decision are derived from its cause (uuid5), so deciding is deterministic: the
 same state and message always give the same events and commands.
@@ -25,7 +26,7 @@ import asyncpg
 
 from revsync.contracts.base import Command, Message, caused_by
 from revsync.db import Conn
-from revsync.eventlog.model import ConcurrencyError, NewEvent
+from revsync.eventlog.model import NO_STREAM, ConcurrencyError, NewEvent, RecordedEvent
 from revsync.projection import Projection
 from revsync.unit_of_work import UnitOfWork
 
@@ -105,8 +106,10 @@ class DecisionContext:
         return NewEvent(type_, data, id=self.new_id())
 
 
-DecideIn = Callable[[Conn], Awaitable[tuple[Decision, int]]]
-"""Load state on the connection, decide; return the decision and the stream's version."""
+DecideIn = Callable[[Conn], Awaitable[tuple[Decision, Sequence[RecordedEvent]]]]
+"""Read the stream on the connection, fold and decide; return the decision and the stream's
+events it was decided on (all of them: the append expects the last one's version, and the
+projections fold the stream's row from them instead of loading it)."""
 
 
 async def commit_decision(
@@ -125,9 +128,10 @@ async def commit_decision(
             async with UnitOfWork(pool, tenant_id, consumer, cause=cause, stream=stream) as uow:
                 if uow.already_processed:
                     return None
-                decision, version = await decide_in(uow.conn)
+                decision, history = await decide_in(uow.conn)
                 if decision.events:
-                    await uow.append(stream, decision.events, version, projections)
+                    version = history[-1].version if history else NO_STREAM
+                    await uow.append(stream, decision.events, version, projections, history)
                 for command in decision.commands:
                     uow.send(command)
                 return decision

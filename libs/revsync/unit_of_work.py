@@ -30,7 +30,7 @@ from opentelemetry import propagate, trace
 from revsync.command_window import CommandWindow, window_key
 from revsync.contracts.base import Command, Message, Result
 from revsync.db import Conn, holds_session_state
-from revsync.eventlog.model import ANY_VERSION, NewEvent
+from revsync.eventlog.model import ANY_VERSION, NewEvent, RecordedEvent
 from revsync.eventlog.store import append_in_transaction, append_recorded
 from revsync.projection import Projection, apply_all
 
@@ -98,6 +98,14 @@ def trace_headers() -> dict[str, str]:
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     return carrier
+
+
+def _whole_stream(history: Sequence[RecordedEvent], expected_version: int) -> bool:
+    """Whether `history` is a stream's events 1..n and the append expects version n (the
+    append at exactly that version then proves nothing is missing)."""
+    if len(history) != expected_version:
+        return False
+    return all(event.version == n for n, event in enumerate(history, start=1))
 
 
 class UnitOfWork:
@@ -183,9 +191,17 @@ class UnitOfWork:
         events: Sequence[NewEvent],
         expected_version: int = ANY_VERSION,
         projections: Sequence[Projection] = (),
+        history: Sequence[RecordedEvent] | None = None,
     ) -> int:
         """Append decision events (stamped with this unit's metadata) and fold them into
-        `projections` in the same transaction; return the stream's new version."""
+        `projections` in the same transaction; return the stream's new version. `history`:
+        every event of `stream` before these, as this unit read them (under the stream's
+        lock): the projections fold the stream's row from them instead of loading it."""
+        if history is not None and not _whole_stream(history, expected_version):
+            raise ValueError(
+                f"the history of {stream!r} must be the whole stream up to the expected"
+                f" version {expected_version}: got {len(history)} events"
+            )
         base = self.metadata()
         stamped = [NewEvent(e.type, e.data, e.id, {**base, **e.metadata}) for e in events]
         if not projections:
@@ -195,8 +211,9 @@ class UnitOfWork:
         recorded = await append_recorded(
             self._conn, self.tenant_id, stream, stamped, expected_version
         )
-        # folded together: a stream's row is loaded and written once, not once per event
-        await apply_all(self._conn, projections, recorded)
+        # folded together: a stream's row is loaded (or folded from `history`) and written once
+        known = (self.tenant_id, stream, history) if history is not None else None
+        await apply_all(self._conn, projections, recorded, known)
         return max(event.version for event in recorded)
 
     def send(self, message: Message) -> None:

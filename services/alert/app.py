@@ -68,9 +68,6 @@ class AlertService:
         self.store = EventStore(pool)
         self.projections = (AlertTickets(),)
 
-    async def _state(self, conn: Conn, tenant_id: str, key: str) -> AlertState:
-        return fold(key, await self.store.read_stream(tenant_id, stream_of(key), conn=conn))
-
     async def _commit(
         self,
         tenant_id: str,
@@ -78,9 +75,9 @@ class AlertService:
         key: str,
         decide_on: Callable[[Conn, AlertState], Awaitable[Decision]],
     ) -> Decision | None:
-        async def decide_in(conn: Conn) -> tuple[Decision, int]:
-            state = await self._state(conn, tenant_id, key)
-            return await decide_on(conn, state), state.version
+        async def decide_in(conn: Conn) -> tuple[Decision, list[RecordedEvent]]:
+            events = await self.store.read_stream(tenant_id, stream_of(key), conn=conn)
+            return await decide_on(conn, fold(key, events)), events
 
         return await commit_decision(
             self.pool, tenant_id, self.consumer, cause, stream_of(key), decide_in, self.projections

@@ -18,6 +18,7 @@ from revsync.contracts.rmm import RmmTicketChanged
 from revsync.contracts.subjects import Subjects
 from revsync.db import Conn
 from revsync.decision import Decision, DecisionContext, commit_decision
+from revsync.eventlog.model import RecordedEvent
 from revsync.eventlog.store import EventStore
 from revsync.logs import get_logger
 from revsync.messaging import DeliveryPolicy, Route, subscribe_routes
@@ -56,10 +57,9 @@ class TicketService:
         key: str,
         decide_on: Callable[[Conn, LinkState], Awaitable[Decision]],
     ) -> Decision | None:
-        async def decide_in(conn: Conn) -> tuple[Decision, int]:
+        async def decide_in(conn: Conn) -> tuple[Decision, list[RecordedEvent]]:
             events = await self.store.read_stream(tenant_id, stream_of(key), conn=conn)
-            state = fold(key, events)
-            return await decide_on(conn, state), state.version
+            return await decide_on(conn, fold(key, events)), events
 
         return await commit_decision(
             self.pool, tenant_id, self.consumer, cause, stream_of(key), decide_in, self.projections

@@ -22,6 +22,7 @@ from revsync.tenant_store import TenantCache, TenantStore
 
 from services.alert.app import AlertService, follow_company_links, register
 from services.alert.projection import AlertTickets
+from tests.integration.round_trips import counted_round_trips
 from tests.integration.service_harness import (
     FAST,
     Harness,
@@ -332,3 +333,31 @@ async def test_same_alert_ids_in_two_tenants_never_share_a_ticket(
         assert [e.type for e in events] == ["AlertTicketRequested"]
         assert events[0].tenant_id == tenant_id
     assert len(harness.commands.of(CreateRevioTicket)) == 1
+
+
+async def test_an_alert_and_its_result_cost_few_database_round_trips(alert_service):
+    """A new alert is 9 round trips in the alert service (BEGIN, the claim with the writers'
+    and stream's locks, the stream, the placement, the append, the row, the command's row,
+    the outbox, COMMIT), and its result 8 (the command's alert, then the same without
+    placement and outbox). The stream's row is folded from the stream the unit read, not
+    looked up again: they were 10 and 9."""
+    harness, service, _ = alert_service
+    await harness.start()
+    tenant = harness.tenant_id
+    await service.on_alert(raised(tenant, endpoint="ep-warm"))  # statements prepared
+    with counted_round_trips() as on_alert:
+        await service.on_alert(raised(tenant, endpoint="ep-2"))
+    creates = await harness.commands.wait_for(CreateRevioTicket, 2)
+    (create,) = [c for c in creates if c.rmm_ticket_id == "rt-ep-2-cpu"]
+    with counted_round_trips() as on_result:
+        await service.on_result(Result.of(create, ResultStatus.OK, {"ticket_id": "R-2"}))
+
+    row = await harness.pool.fetchrow(
+        "SELECT state, revio_ticket_id FROM alert_tickets WHERE tenant_id = $1"
+        " AND endpoint_id = 'ep-2'",
+        tenant,
+    )
+    assert dict(row) == {"state": "open", "revio_ticket_id": "R-2"}
+    assert len(on_alert) <= 9, "\n".join(on_alert)
+    assert len(on_result) <= 8, "\n".join(on_result)
+    await assert_replay_rebuilds_the_same_rows(harness.pool, tenant)
