@@ -1,6 +1,7 @@
 """Command windows on a real PostgreSQL: a tenant's commands of one kind wait their turn,
 answers free places, and nothing held is lost or sent twice."""
 
+import asyncio
 from typing import ClassVar
 
 import asyncpg
@@ -52,6 +53,16 @@ async def held(pool: asyncpg.Pool, tenant: str) -> int:
     return int(
         await pool.fetchval(
             "SELECT count(*) FROM command_window WHERE tenant_id = $1 AND sent_at IS NULL", tenant
+        )
+    )
+
+
+async def in_flight(pool: asyncpg.Pool, tenant: str) -> int:
+    """The tenant's count of commands in flight, as its windows keep it."""
+    return int(
+        await pool.fetchval(
+            "SELECT coalesce(sum(in_flight), 0) FROM command_window_flight WHERE tenant_id = $1",
+            tenant,
         )
     )
 
@@ -161,3 +172,46 @@ async def test_health_shows_a_tenants_held_and_in_flight_commands_per_window(
     everyone = {w["window"]: w for w in await command_windows(pool, None)}
     assert everyone[f"{issuer(tenant)}:revio.ticket"]["held"] == 3
     assert all(set(w) == set(shown) for w in everyone.values())
+
+
+async def test_concurrent_units_of_one_window_never_send_more_than_its_size(
+    pool: asyncpg.Pool, tenant: str
+):
+    """Each unit locks its window's count until it commits: the bound is exact, however many
+    units send at once; answers then send the held ones in turn, each once."""
+    window = CommandWindow(size=5)
+    batches = [pings(tenant, 3, prefix=f"u{u}-") for u in range(12)]
+    await asyncio.gather(*(send(pool, tenant, batch, window) for batch in batches))
+    sent = await outboxed(pool, tenant)
+    assert len(sent) == 5
+    assert await held(pool, tenant) == 31
+
+    by_note = {c.note: c for batch in batches for c in batch}  # type: ignore[attr-defined]
+    answered: set[str] = set()
+    while len(answered) < 36:
+        fresh = [note for note in await outboxed(pool, tenant) if note not in answered]
+        assert 0 < len(fresh) <= 5
+        results = [Result.of(by_note[n].model_copy(update={"issuer": issuer(tenant)}),
+                             ResultStatus.OK) for n in fresh]  # fmt: skip
+        await asyncio.gather(*(answer(pool, r, window) for r in results))
+        answered.update(fresh)
+    sent = await outboxed(pool, tenant)
+    assert sorted(sent) == sorted(by_note) and len(sent) == 36
+    assert await in_flight(pool, tenant) == 0
+
+
+async def test_the_release_sweep_recounts_a_window_whose_count_keeps_it_shut(
+    pool: asyncpg.Pool, tenant: str
+):
+    window = CommandWindow(size=2)
+    await send(pool, tenant, pings(tenant, 3), window)
+    await pool.execute(  # one in flight is gone without its count: the window looks full
+        "DELETE FROM command_window WHERE seq = (SELECT min(seq) FROM command_window"
+        " WHERE tenant_id = $1 AND sent_at IS NOT NULL)",
+        tenant,
+    )
+    assert await outboxed(pool, tenant) == ["0", "1"]
+    assert await in_flight(pool, tenant) == 2  # the count still says two
+    assert await release_held(pool, issuer(tenant), window) == 1
+    assert await outboxed(pool, tenant) == ["0", "1", "2"]
+    assert await in_flight(pool, tenant) == 2
