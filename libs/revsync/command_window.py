@@ -12,19 +12,18 @@ nothing until their turn, and the connectors see each tenant's few hundred at a 
                              # and `result` (a Result) frees its command's place
 
 A window is per tenant and kind (`window_key`: the issuing service and the command's
-`<system>.<entity>`). Its bookkeeping (tables `command_window`, the commands, and
-`command_window_flight`, each window's count in flight) commits with the decision, in the
-unit of work's one round trip for the outbox: the result handled frees its place, the
+`<system>.<entity>`). Its bookkeeping (table `command_window`) commits with the decision, in
+the unit of work's one round trip for the outbox: the result handled frees its place, the
 commands decided are held, and whatever fits moves to the outbox. Results are the issuer's
-own consumers' input, so each frees its place exactly once (the inbox). A unit locks each
-window's count it touches, in key order, until it commits: units of one window release one
-after the other, so the bound is exact.
+own consumers' input, so each frees its place exactly once (the inbox). A unit does not count
+a full window (migration 016): each place its results freed goes to the oldest command
+waiting, and commands it holds behind older ones wait too (they show the window is full);
+only a unit whose commands wait behind nothing counts the window's commands in flight.
 
-`release_held` is the safety net each windowed service runs every few seconds: it recounts
-the windows that hold commands, releases what concurrent units could not see (each skips
-rows another holds locked) and gives up on commands never answered within `answer_within_s`
-(a command dead-lettered before its connector answered, for instance), so a window can
-never stay shut.
+`release_held` is the safety net each windowed service runs every few seconds: it releases
+what concurrent units could not see (each skips rows another holds locked) and gives up on
+commands never answered within `answer_within_s` (a command dead-lettered before its
+connector answered, for instance), so a window can never stay shut.
 """
 
 import asyncio
@@ -80,9 +79,11 @@ def window_key(issuer: str, subject: str) -> str:
     return f"{issuer}:{tokens[2]}.{tokens[3]}"
 
 
-# gives up on commands unanswered for too long and recounts the windows holding commands
-# (migration 016): a window's count can never keep it shut
-_EXPIRE = "SELECT * FROM command_window_expire($1, $2)"
+_EXPIRE = (
+    "DELETE FROM command_window WHERE window_key LIKE $1 AND sent_at IS NOT NULL"
+    " AND sent_at < now() - make_interval(secs => $2)"
+    " RETURNING tenant_id, window_key, id, sent_at"
+)
 _HELD_WINDOWS = (
     "SELECT tenant_id, array_agg(DISTINCT window_key ORDER BY window_key) AS keys"
     " FROM command_window WHERE window_key LIKE $1 AND sent_at IS NULL GROUP BY tenant_id"
@@ -95,9 +96,8 @@ def _issuer_pattern(issuer: str) -> str:
 
 
 async def release_held(pool: asyncpg.Pool, issuer: str, window: CommandWindow) -> int:
-    """Give up on `issuer`'s commands unanswered for too long and recount its windows that
-    hold commands, then move held commands into the outbox where their window has room;
-    returns how many moved."""
+    """Give up on `issuer`'s commands unanswered for too long, then move held commands into
+    the outbox where their window has room; returns how many moved."""
     pattern = _issuer_pattern(issuer)
     expired = await pool.fetch(_EXPIRE, pattern, window.answer_within_s)
     if expired:
