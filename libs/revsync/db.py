@@ -50,9 +50,28 @@ async def _reset_on_release(conn: asyncpg.Connection) -> None:
             await conn.execute(query)
 
 
-async def create_pool(dsn: str, max_size: int = 10, min_size: int = 1) -> asyncpg.Pool:
+STATEMENT_LIFETIME_S = 30
+"""How long a connection keeps a prepared statement, and so its plan. PostgreSQL plans a
+statement for its parameters five times, then may keep one generic plan for good, made for
+the tables as they were then: a plan made while a table was tiny scans it. In the initial
+sync, where every table starts empty, a projection's lookup by key kept scanning a table of
+thousands of rows (1,100 buffers a call instead of 10; 3,453 scans of `alert_tickets` in a
+40-s pipeline run). Prepared again, a statement is planned for the tables as they are now."""
+
+
+async def create_pool(
+    dsn: str,
+    max_size: int = 10,
+    min_size: int = 1,
+    statement_lifetime_s: int = STATEMENT_LIFETIME_S,
+) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
-        dsn, min_size=min_size, max_size=max_size, init=_init_connection, reset=_reset_on_release
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        reset=_reset_on_release,
+        max_cached_statement_lifetime=statement_lifetime_s,
     )
     assert pool is not None
     return pool

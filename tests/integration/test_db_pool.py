@@ -2,6 +2,7 @@
 reset runs only on connections marked as holding session state, and on those it always does,
 whatever the code that took the state did."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -62,3 +63,29 @@ async def test_a_transaction_left_open_is_rolled_back_on_release(
         await conn.execute("CREATE TEMP TABLE left_open (n int)")
     async with one_connection_pool.acquire() as conn:
         assert await conn.fetchval("SELECT to_regclass('pg_temp.left_open')") is None
+
+
+async def test_a_pooled_connection_prepares_a_statement_again_after_its_lifetime(
+    database_url: str,
+):
+    """So its plan is made for the tables as they are, not as they were when it was first
+    prepared (a generic plan made while a table was tiny scans it for good)."""
+    pool = await create_pool(database_url, max_size=1, statement_lifetime_s=1)
+    query = "SELECT count(*) FROM pg_class WHERE relname = $1 /* lifetime probe */"
+
+    async def prepared_as() -> set[str]:
+        async with pool.acquire() as conn:
+            for _ in range(7):  # past the five custom plans
+                await conn.fetchval(query, "pg_class")
+            rows = await conn.fetch(
+                "SELECT name FROM pg_prepared_statements WHERE statement = $1", query
+            )
+            return {row["name"] for row in rows}
+
+    try:
+        first = await prepared_as()
+        assert first and first == await prepared_as()  # within its lifetime: the same one
+        await asyncio.sleep(1.2)
+        assert await prepared_as() - first  # prepared again
+    finally:
+        await pool.close()
