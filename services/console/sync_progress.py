@@ -34,24 +34,27 @@ from services.asset.app import CHANGE_ROUTES as ASSET_CHANGES
 from services.asset.app import SERVICE as ASSET
 from services.company.app import CHANGE_ROUTES as COMPANY_CHANGES
 from services.company.app import SERVICE as COMPANY
-from services.company.events import RUN_MATCHED, run_stream
+from services.company.events import LINK_CATEGORY, RMM_CATEGORY, RUN_MATCHED, run_stream
 from services.console.sync_runs import PROJECTION, stream_of
 
 log = get_logger(__name__)
-# Which observation (recorded by a service with the run's id) stands for which kind.
+# Which observation (recorded by the company service with the run's id) stands for which kind.
 OBSERVED_KIND = {
     "RevioCustomerObserved": "revio.customer",
     "RmmCompanyObserved": "rmm.company",
-    "EndpointObserved": "rmm.endpoint",
 }
-# Objects of a run that are decided: streams on which a service recorded an observation
-# naming the run, and which hold a decision (any event that is not an observation, whenever
-# it was taken: an object unchanged since a poll decided it stays decided).
+ENDPOINT_KIND = "rmm.endpoint"
+DECIDED_KINDS = (*OBSERVED_KIND.values(), ENDPOINT_KIND)
+"""Kinds a service decides on: their decided count is 0 until the first decision."""
+# Customers and companies of a run that are decided: streams on which the company service
+# recorded an observation naming the run, and which hold a decision (any event that is not an
+# observation, whenever it was taken: an object unchanged since a poll decided it stays
+# decided). Read through the company categories' index: not the whole log of the tenant.
 DECIDED = """
 WITH observed AS (
     SELECT DISTINCT type, stream FROM events
-    WHERE tenant_id = $1 AND data ? 'sync_run_id' AND data ->> 'sync_run_id' = $2
-      AND type = ANY($3::text[])
+    WHERE tenant_id = $1 AND category = ANY($4::text[])
+      AND data ? 'sync_run_id' AND data ->> 'sync_run_id' = $2 AND type = ANY($3::text[])
 ), per_stream AS (
     SELECT o.type, o.stream, count(d.id) > 0 AS decided, max(d.recorded_at) AS last
     FROM observed o
@@ -61,6 +64,22 @@ WITH observed AS (
 )
 SELECT type, count(*) FILTER (WHERE decided) AS decided, max(last) AS last
 FROM per_stream GROUP BY type
+"""
+COMPANY_CATEGORIES = [LINK_CATEGORY, RMM_CATEGORY]
+# Endpoints: the asset service records nothing for an endpoint a run lists unchanged (one the
+# poll at the tenant's save observed first, as in every initial sync), so the log cannot say
+# which endpoints a run saw. An endpoint counts as decided when its asset holds a decision (any
+# state but `observed`), whenever it was taken, and has no command in flight (the decision's
+# upsert or write-back is answered): held in their command window, thousands of commands wait
+# for minutes after their decisions, and the run is not done before they are. (Counted from
+# the log, the endpoints of an initial sync read "decided 0" to the end, and scanning the
+# tenant's whole log for them cost 26 ms a look at 1,000 clients, growing with the log.)
+ENDPOINTS_DECIDED = """
+WITH settled AS (
+    SELECT updated_at FROM assets
+    WHERE tenant_id = $1 AND state <> 'observed' AND coalesce(folded -> 'pending', '{}') = '{}'
+)
+SELECT count(*) AS decided, max(updated_at) AS last FROM settled
 """
 # The durable consumers whose changes the run's decisions come from.
 DECIDING_CONSUMERS = [consumer_name(COMPANY, route) for route in COMPANY_CHANGES] + [
@@ -204,14 +223,21 @@ async def load_progress(conn: Any, tenant_id: str, run_id: UUID) -> RunProgress 
         kind = row["kind"].split(":", 1)[0]  # endpoints count per category
         # a kind a service decides on has decided none until its first observation (not
         # "no decided count", which would let "all decided" ignore it)
-        decided = 0 if kind in OBSERVED_KIND.values() else None
+        decided = 0 if kind in DECIDED_KINDS else None
         found = kinds.setdefault(kind, KindProgress(kind, 0, 0, decided))
         found.seen += row["seen"]
         both = found.total is not None and row["total"] is not None
         found.total = found.total + row["total"] if both else None  # type: ignore[operator]
         last_activity = max(last_activity, row["updated_at"])
-    for row in await conn.fetch(DECIDED, tenant_id, str(run_id), list(OBSERVED_KIND)):
-        kind = OBSERVED_KIND[row["type"]]
+    decisions = [
+        (OBSERVED_KIND[row["type"]], row)
+        for row in await conn.fetch(
+            DECIDED, tenant_id, str(run_id), list(OBSERVED_KIND), COMPANY_CATEGORIES
+        )
+    ]
+    if ENDPOINT_KIND in kinds:
+        decisions.append((ENDPOINT_KIND, await conn.fetchrow(ENDPOINTS_DECIDED, tenant_id)))
+    for kind, row in decisions:
         kinds.setdefault(kind, KindProgress(kind)).decided = row["decided"]
         if row["last"] is not None:
             last_activity = max(last_activity, row["last"])

@@ -260,12 +260,13 @@ async def test_a_run_of_one_tenant_is_invisible_to_another(
     assert (await api.get("/api/sync-runs", headers=headers)).json() == []
 
 
-async def test_endpoints_are_totalled_over_their_categories(
+async def test_endpoints_are_totalled_over_their_categories_and_decided_by_their_assets(
     api: httpx.AsyncClient,
     admin: dict[str, str],
     configured: Accounts,
     js: JetStreamContext,
     running: ConsoleConsumers,
+    pool: asyncpg.Pool,
 ):
     run_id = UUID((await api.post("/api/sync-runs", headers=admin)).json()["id"])
     listed = [("e1", "platform", 2), ("e2", "platform", 2), ("e3", "network", 1)]
@@ -294,3 +295,25 @@ async def test_endpoints_are_totalled_over_their_categories(
     # no asset service runs here: none decided yet, which "all decided" must wait for (None
     # would mean a kind no service decides on)
     assert found["decided"] == 0
+
+    # the asset service decides: an endpoint the run listed unchanged has no observation
+    # naming the run, so the count comes from the assets; one holding no decision yet, or
+    # whose upsert is in flight, is not decided
+    in_flight = {"pending": {"c-1": {"verb": "upsert"}}}
+    for identifier, state, folded in (
+        ("e1", "synced", {"pending": {}}),
+        ("e2", "skipped", {}),
+        ("e3", "observed", {}),
+        ("e4", "pending", in_flight),
+    ):
+        await pool.execute(
+            "INSERT INTO assets (tenant_id, identifier, endpoint_id, state, last_event, version,"
+            " folded, updated_at) VALUES ($1, $2, $2, $3, 'EndpointObserved', 1, $4, now())",
+            configured.tenant,
+            identifier,
+            state,
+            folded,
+        )
+    run = (await api.get(f"/api/sync-runs/{run_id}", headers=admin)).json()
+    found = {p["kind"]: p for p in run["progress"]}["rmm.endpoint"]
+    assert (found["seen"], found["decided"]) == (3, 2)
