@@ -117,17 +117,25 @@ async def consumer_lag(js: Any) -> dict[str, int]:
 
 
 async def log_state(conn: asyncpg.Connection, tenant_id: str) -> tuple[int, datetime | None, int]:
+    """The tenant's newest event (its position and time) and its commands not yet sent. The
+    newest event comes through the log's primary key (the run's tenant is the database's
+    only one): counting the tenant's events every poll cost 32 ms at 1,000 clients and grows
+    with the log, at 10,000 clients a tenth of a core."""
     row = await conn.fetchrow(
-        "SELECT count(*) AS n, max(recorded_at) AS last FROM events WHERE tenant_id = $1",
+        "SELECT global_position AS n, recorded_at AS last FROM events WHERE tenant_id = $1"
+        " ORDER BY global_position DESC LIMIT 1",
         tenant_id,
     )
-    assert row is not None
     outbox = await conn.fetchval(
         "SELECT (SELECT count(*) FROM outbox WHERE tenant_id = $1)"
         " + (SELECT count(*) FROM command_window WHERE tenant_id = $1)",
         tenant_id,
     )  # commands held in their window, or in flight, count as not yet sent
-    return int(row["n"]), row["last"], int(outbox)
+    return (int(row["n"]), row["last"], int(outbox)) if row else (0, None, int(outbox))
+
+
+async def event_count(conn: asyncpg.Connection, tenant_id: str) -> int:
+    return int(await conn.fetchval("SELECT count(*) FROM events WHERE tenant_id = $1", tenant_id))
 
 
 async def watch(
@@ -141,7 +149,7 @@ async def watch(
 ) -> Steady:
     """Poll until steady (see the module's docstring) or `within_s` is over."""
     seen = Steady()
-    last_count, quiet_since, last_print = -1, time.monotonic(), 0.0
+    last_newest, quiet_since, last_print = -1, time.monotonic(), 0.0
     wall_started = time.time() - (time.monotonic() - started)
     while time.monotonic() - started < within_s:
         progress = await tenant.console("GET", f"/api/sync-runs/{run_id}")
@@ -151,12 +159,12 @@ async def watch(
         if progress["phase"] == "done" and seen.run_done_s is None:
             seen.run_done_s = now - started
             log(f"sync run done after {seen.run_done_s:.0f} s ({progress['progress']})")
-        count, last, outbox = await log_state(conn, tenant.id)
+        newest, last, outbox = await log_state(conn, tenant.id)
         seen.lagging = await consumer_lag(js)
-        if count != last_count:
-            last_count, quiet_since = count, now
+        if newest != last_newest:
+            last_newest, quiet_since = newest, now
         if now - last_print >= 30:
-            last_print = now
+            last_print, count = now, await event_count(conn, tenant.id)
             kinds = ", ".join(
                 f"{k['kind']} {k['seen']}/{k['total']} decided {k['decided']}"
                 for k in progress["progress"]
