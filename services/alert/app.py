@@ -4,8 +4,8 @@ Subscriptions (durable consumers named `alert-*`, every tenant, `tenants` narrow
 - `change.<t>.rmm.alert.*`       -> `on_alert`
 - `result.<t>.revio.ticket.*`    -> `on_result` (only results of commands we sent)
 - `change.<t>.revio.ticket.*`    -> `on_revio_ticket` (only our tickets: closed in Rev.io)
-and a follower of the event log: a `company-link` event -> `on_links_changed`, which tickets
-parked alerts whose company is now linked; a change of a tenant's settings or lifecycle ->
+and a follower of the event log: a link made (`CustomerLinked`) -> `on_links_changed`, which
+tickets parked alerts whose company is now linked; a change of a tenant's settings or lifecycle ->
 its cached settings are forgotten (so they are kept long, and a change is used at once).
 """
 
@@ -39,6 +39,7 @@ from services.alert.state import AlertState, alert_key, fold, stream_of
 log = get_logger(__name__)
 SERVICE = "alert"
 LINK_CATEGORY = "company-link"
+LINKED = "CustomerLinked"  # the company service's event that makes a link (a company's too)
 CHECKPOINT_EVERY = 500
 # Parked alerts wait for their company's link; a fraction of a second more costs nothing, and
 # reading once per interval instead of after every append in the system costs far less.
@@ -223,7 +224,10 @@ def position_seed(position: Position) -> UUID:
 
 
 def is_link_event(event: RecordedEvent) -> bool:
-    return event.stream.split(":", 1)[0] == LINK_CATEGORY
+    """A link made (only `CustomerLinked` makes one; the rest of a link's stream, thousands of
+    observations in an initial sync, cannot unpark an alert: looking for parked alerts after
+    each cost 7,600 queries at 1,000 clients)."""
+    return event.type == LINKED and event.stream.split(":", 1)[0] == LINK_CATEGORY
 
 
 # --- wiring -----------------------------------------------------------------------------------

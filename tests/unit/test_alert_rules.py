@@ -4,6 +4,7 @@ import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from revsync.contracts.base import Command, Result, ResultStatus
@@ -15,9 +16,11 @@ from revsync.contracts.revio import (
 )
 from revsync.contracts.rmm import RmmAlert, RmmAlertChanged
 from revsync.decision import Decision, DecisionContext
+from revsync.eventlog.model import RecordedEvent
 from revsync.tenancy import SEVERITY_ORDER, SyncSettings
 
 from services.alert import decide
+from services.alert.app import is_link_event
 from services.alert.state import AlertState, alert_key, apply, from_json, to_json
 
 T0 = datetime(2025, 3, 1, 2, 0, tzinfo=UTC)
@@ -620,3 +623,19 @@ def test_state_survives_its_json_form():
     alert.observe(alert_change(), UNLINKED)
     alert.observe(alert_change(severity="Medium", at=3), UNLINKED)
     assert from_json(to_json(alert.state)) == alert.state
+
+
+@pytest.mark.parametrize(
+    ("stream", "type_", "unparks"),
+    [
+        ("company-link:C-1", "CustomerLinked", True),
+        ("company-link:C-1", "RevioCustomerObserved", False),  # thousands in an initial sync
+        ("company-link:C-1", "LinkSuggested", False),
+        ("rmm-company:R-1", "CustomerLinked", False),
+    ],
+)
+def test_only_a_link_made_sends_the_follower_looking_for_parked_alerts(
+    stream: str, type_: str, unparks: bool
+) -> None:
+    event = RecordedEvent(1, "t1", stream, 1, type_, {}, {}, uuid4(), 0.0, 1)
+    assert is_link_event(event) is unparks
