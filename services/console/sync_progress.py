@@ -34,53 +34,40 @@ from services.asset.app import CHANGE_ROUTES as ASSET_CHANGES
 from services.asset.app import SERVICE as ASSET
 from services.company.app import CHANGE_ROUTES as COMPANY_CHANGES
 from services.company.app import SERVICE as COMPANY
-from services.company.events import LINK_CATEGORY, RMM_CATEGORY, RUN_MATCHED, run_stream
+from services.company.events import RUN_MATCHED, run_stream
 from services.console.sync_runs import PROJECTION, stream_of
 
 log = get_logger(__name__)
-# Which observation (recorded by the company service with the run's id) stands for which kind.
-OBSERVED_KIND = {
-    "RevioCustomerObserved": "revio.customer",
-    "RmmCompanyObserved": "rmm.company",
+# What a service decides on, the read model of its objects (one row per object), and when
+# an object counts as decided: it holds a decision (`rule` set; an asset's state other than
+# `observed`), whenever taken. The log cannot say which objects a run saw: a service records
+# nothing for an object a run lists unchanged (one the poll at the tenant's save observed
+# first, as in every initial sync), so counted from the log the endpoints of an initial sync
+# read "decided 0" to the end; and scanning the log grew with it (62 ms a look at 2,000
+# clients, called every second: the database's most expensive query of the run).
+DECIDED_BY = {
+    "revio.customer": ("company_links", "rule IS NOT NULL"),
+    "rmm.company": ("rmm_companies", "rule IS NOT NULL"),
+    "rmm.endpoint": ("assets", "state <> 'observed'"),
 }
-ENDPOINT_KIND = "rmm.endpoint"
-DECIDED_KINDS = (*OBSERVED_KIND.values(), ENDPOINT_KIND)
+DECIDED_KINDS = tuple(DECIDED_BY)
 """Kinds a service decides on: their decided count is 0 until the first decision."""
-# Customers and companies of a run that are decided: streams on which the company service
-# recorded an observation naming the run, and which hold a decision (any event that is not an
-# observation, whenever it was taken: an object unchanged since a poll decided it stays
-# decided). Read through the company categories' index: not the whole log of the tenant.
-DECIDED = """
-WITH observed AS (
-    SELECT DISTINCT type, stream FROM events
-    WHERE tenant_id = $1 AND category = ANY($4::text[])
-      AND data ? 'sync_run_id' AND data ->> 'sync_run_id' = $2 AND type = ANY($3::text[])
-), per_stream AS (
-    SELECT o.type, o.stream, count(d.id) > 0 AS decided, max(d.recorded_at) AS last
-    FROM observed o
-    LEFT JOIN events d ON d.tenant_id = $1 AND d.stream = o.stream
-        AND d.type NOT LIKE '%Observed'
-    GROUP BY o.type, o.stream
+
+
+def decided_query(kind: str) -> str:
+    table, decided = DECIDED_BY[kind]
+    return (
+        f"SELECT count(*) FILTER (WHERE {decided}) AS decided,"
+        f" max(updated_at) FILTER (WHERE {decided}) AS last FROM {table} WHERE tenant_id = $1"
+    )
+
+
+# Commands of the tenant not answered yet (held in a command window, in flight, or in the
+# outbox): a run is not done while its decisions' commands are still on their way.
+COMMANDS_WAITING = (
+    "SELECT EXISTS (SELECT 1 FROM command_window WHERE tenant_id = $1)"
+    " OR EXISTS (SELECT 1 FROM outbox WHERE tenant_id = $1)"
 )
-SELECT type, count(*) FILTER (WHERE decided) AS decided, max(last) AS last
-FROM per_stream GROUP BY type
-"""
-COMPANY_CATEGORIES = [LINK_CATEGORY, RMM_CATEGORY]
-# Endpoints: the asset service records nothing for an endpoint a run lists unchanged (one the
-# poll at the tenant's save observed first, as in every initial sync), so the log cannot say
-# which endpoints a run saw. An endpoint counts as decided when its asset holds a decision (any
-# state but `observed`), whenever it was taken, and has no command in flight (the decision's
-# upsert or write-back is answered): held in their command window, thousands of commands wait
-# for minutes after their decisions, and the run is not done before they are. (Counted from
-# the log, the endpoints of an initial sync read "decided 0" to the end, and scanning the
-# tenant's whole log for them cost 26 ms a look at 1,000 clients, growing with the log.)
-ENDPOINTS_DECIDED = """
-WITH settled AS (
-    SELECT updated_at FROM assets
-    WHERE tenant_id = $1 AND state <> 'observed' AND coalesce(folded -> 'pending', '{}') = '{}'
-)
-SELECT count(*) AS decided, max(updated_at) AS last FROM settled
-"""
 # The durable consumers whose changes the run's decisions come from.
 DECIDING_CONSUMERS = [consumer_name(COMPANY, route) for route in COMPANY_CHANGES] + [
     consumer_name(ASSET, route) for route in ASSET_CHANGES
@@ -130,6 +117,7 @@ class RunProgress:
     kinds: list[KindProgress] = field(default_factory=list)
     last_activity_at: datetime | None = None
     companies_matched: bool = False  # the company service recorded `SyncRunMatched`
+    commands_waiting: bool = False  # the tenant's commands not answered yet
 
     def waits_for_match(self) -> bool:
         """Customers or companies were listed and the company service has not matched them."""
@@ -198,7 +186,8 @@ def completion_rule(
     if progress.waits_for_match():
         return None
     decidable = [k for k in progress.kinds if k.decided is not None]
-    if all(k.decided >= k.seen for k in decidable if k.decided is not None):
+    decided = all(k.decided >= k.seen for k in decidable if k.decided is not None)
+    if decided and not progress.commands_waiting:
         return "all_decided"
     last = progress.last_activity_at or progress.updated_at
     if (now - last).total_seconds() >= quiet_s and not behind:
@@ -229,18 +218,14 @@ async def load_progress(conn: Any, tenant_id: str, run_id: UUID) -> RunProgress 
         both = found.total is not None and row["total"] is not None
         found.total = found.total + row["total"] if both else None  # type: ignore[operator]
         last_activity = max(last_activity, row["updated_at"])
-    decisions = [
-        (OBSERVED_KIND[row["type"]], row)
-        for row in await conn.fetch(
-            DECIDED, tenant_id, str(run_id), list(OBSERVED_KIND), COMPANY_CATEGORIES
-        )
-    ]
-    if ENDPOINT_KIND in kinds:
-        decisions.append((ENDPOINT_KIND, await conn.fetchrow(ENDPOINTS_DECIDED, tenant_id)))
-    for kind, row in decisions:
-        kinds.setdefault(kind, KindProgress(kind)).decided = row["decided"]
+    for kind in DECIDED_KINDS:
+        if kind not in kinds:
+            continue
+        row = await conn.fetchrow(decided_query(kind), tenant_id)
+        kinds[kind].decided = row["decided"]
         if row["last"] is not None:
             last_activity = max(last_activity, row["last"])
+    waiting = await conn.fetchval(COMMANDS_WAITING, tenant_id)
     matched = await conn.fetchval(
         "SELECT EXISTS (SELECT 1 FROM events WHERE tenant_id = $1 AND stream = $2 AND type = $3)",
         tenant_id,
@@ -262,6 +247,7 @@ async def load_progress(conn: Any, tenant_id: str, run_id: UUID) -> RunProgress 
         kinds=sorted(kinds.values(), key=lambda k: k.kind),
         last_activity_at=last_activity,
         companies_matched=bool(matched),
+        commands_waiting=bool(waiting),
     )
 
 
@@ -302,7 +288,7 @@ async def monitor(
     """Completes the runs whose work is done; stateless, so it resumes after a restart.
     `pending` counts the `seen` changes the console has not consumed yet: while there are
     some, no run is complete (their kinds may not even be counted yet). `behind`: whether a
-    deciding service has changes waiting; while it has, no run is done for being quiet."""
+    deciding service has changes waiting; while it has, no run is done."""
     while True:
         try:
             rows = await pool.fetch(
@@ -310,9 +296,11 @@ async def monitor(
             )
             if rows and pending is not None and await pending() > 0:
                 rows = []
-            lagging = bool(rows) and behind is not None and await behind()
+            if rows and behind is not None and await behind():
+                rows = []  # a deciding service has changes waiting: no run is done yet (and
+                # its progress is not worth reading every second while the work goes on)
             for row in rows:
-                await complete_if_due(pool, row["tenant_id"], row["run_id"], quiet_s, lagging)
+                await complete_if_due(pool, row["tenant_id"], row["run_id"], quiet_s)
         except (OSError, asyncpg.PostgresError, NatsError) as error:
             log.warning("sync run monitor could not look; will retry", error=repr(error))
         await asyncio.sleep(interval_s)

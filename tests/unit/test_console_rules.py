@@ -1,6 +1,7 @@
 """The console's pure parts: plain words of decisions, the sync-run completion rule and ETA,
 settings documents, and the search ranking."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -213,3 +214,10 @@ def test_search_ranks_similar_names_first():
     ]
     assert [hit["id"] for hit in rank(records, "initech")][:1] == ["c3"]
     assert [hit["id"] for hit in rank(records, "")] == ["c3", "c1", "c2"]
+
+
+def test_a_decided_run_is_not_done_while_its_commands_are_on_their_way():
+    everything = KindProgress("rmm.endpoint", seen=92, total=92, decided=92)
+    waiting = replace(progress("deciding", everything, idle_s=5), commands_waiting=True)
+    assert completion_rule(waiting, NOW, 30) is None
+    assert completion_rule(replace(waiting, commands_waiting=False), NOW, 30) == "all_decided"

@@ -23,6 +23,7 @@ from revsync.messaging import publish
 
 from services.console.consumers import ConsoleConsumers, SeenCounter
 from services.console.deps import Console
+from services.console.sync_progress import load_progress
 from tests.integration.console.support import (
     Accounts,
     fake_connectors,
@@ -297,23 +298,26 @@ async def test_endpoints_are_totalled_over_their_categories_and_decided_by_their
     assert found["decided"] == 0
 
     # the asset service decides: an endpoint the run listed unchanged has no observation
-    # naming the run, so the count comes from the assets; one holding no decision yet, or
-    # whose upsert is in flight, is not decided
-    in_flight = {"pending": {"c-1": {"verb": "upsert"}}}
-    for identifier, state, folded in (
-        ("e1", "synced", {"pending": {}}),
-        ("e2", "skipped", {}),
-        ("e3", "observed", {}),
-        ("e4", "pending", in_flight),
-    ):
+    # naming the run, so the count comes from the assets; one only observed is not decided
+    for identifier, state in (("e1", "pending"), ("e2", "skipped"), ("e3", "observed")):
         await pool.execute(
             "INSERT INTO assets (tenant_id, identifier, endpoint_id, state, last_event, version,"
-            " folded, updated_at) VALUES ($1, $2, $2, $3, 'EndpointObserved', 1, $4, now())",
+            " folded, updated_at) VALUES ($1, $2, $2, $3, 'EndpointObserved', 1, '{}', now())",
             configured.tenant,
             identifier,
             state,
-            folded,
         )
     run = (await api.get(f"/api/sync-runs/{run_id}", headers=admin)).json()
     found = {p["kind"]: p for p in run["progress"]}["rmm.endpoint"]
     assert (found["seen"], found["decided"]) == (3, 2)
+
+    # a command of the tenant not answered yet (here: held in its window) keeps it waiting
+    async with pool.acquire() as conn:
+        assert not (await load_progress(conn, configured.tenant, run_id)).commands_waiting
+    await pool.execute(
+        "INSERT INTO command_window (id, tenant_id, window_key, subject, payload)"
+        " VALUES (gen_random_uuid(), $1, 'asset:revio.asset', 'cmd.x', '')",
+        configured.tenant,
+    )
+    async with pool.acquire() as conn:
+        assert (await load_progress(conn, configured.tenant, run_id)).commands_waiting
