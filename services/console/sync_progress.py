@@ -62,12 +62,10 @@ def decided_query(kind: str) -> str:
     )
 
 
-# Commands of the tenant not answered yet (held in a command window, in flight, or in the
-# outbox): a run is not done while its decisions' commands are still on their way.
-COMMANDS_WAITING = (
-    "SELECT EXISTS (SELECT 1 FROM command_window WHERE tenant_id = $1)"
-    " OR EXISTS (SELECT 1 FROM outbox WHERE tenant_id = $1)"
-)
+# A run is not done while its decisions' commands are on their way: the asset and company
+# services send theirs through command windows (held or in flight there until answered). Not
+# the outbox: alerts and tickets keep a busy tenant's outbox from ever staying empty.
+COMMANDS_WAITING = "SELECT EXISTS (SELECT 1 FROM command_window WHERE tenant_id = $1)"
 # The durable consumers whose changes the run's decisions come from.
 DECIDING_CONSUMERS = [consumer_name(COMPANY, route) for route in COMPANY_CHANGES] + [
     consumer_name(ASSET, route) for route in ASSET_CHANGES
@@ -117,7 +115,7 @@ class RunProgress:
     kinds: list[KindProgress] = field(default_factory=list)
     last_activity_at: datetime | None = None
     companies_matched: bool = False  # the company service recorded `SyncRunMatched`
-    commands_waiting: bool = False  # the tenant's commands not answered yet
+    commands_waiting: bool = False  # the tenant's windowed commands not answered yet
 
     def waits_for_match(self) -> bool:
         """Customers or companies were listed and the company service has not matched them."""
