@@ -39,7 +39,7 @@ from services.alert.state import AlertState, alert_key, fold, stream_of
 log = get_logger(__name__)
 SERVICE = "alert"
 LINK_CATEGORY = "company-link"
-LINKED = "CustomerLinked"  # the company service's event that makes a link (a company's too)
+LINKED = "CustomerLinked"  # the company service's event that makes a link
 CHECKPOINT_EVERY = 500
 # Parked alerts wait for their company's link; a fraction of a second more costs nothing, and
 # reading once per interval instead of after every append in the system costs far less.
