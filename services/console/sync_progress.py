@@ -208,7 +208,7 @@ async def load_progress(conn: Any, tenant_id: str, run_id: UUID) -> RunProgress 
         run_id,
     ):
         kind = row["kind"].split(":", 1)[0]  # endpoints count per category
-        # a kind a service decides on has decided none until its first observation (not
+        # a kind a service decides on has decided none until its first decision (not
         # "no decided count", which would let "all decided" ignore it)
         decided = 0 if kind in DECIDED_KINDS else None
         found = kinds.setdefault(kind, KindProgress(kind, 0, 0, decided))
