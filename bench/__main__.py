@@ -93,6 +93,9 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     pipeline_args.add_argument(
         "--pipeline-poll-s", type=float, help="RMM connector's alert poll interval (0.1 s)"
     )
+    pipeline_args.add_argument(
+        "--pipeline-timelines", metavar="CSV", help="write each steady-phase alert's stage times"
+    )
     parser.add_argument("--no-record", action="store_true", help="print only, write nothing")
     return parser.parse_args(argv)
 
@@ -101,7 +104,8 @@ def pipeline_sizes(args: argparse.Namespace) -> pipeline.PipelineSizes:
     sizes = pipeline.PipelineSizes().scaled(args.scale)
     given = {"rate": args.pipeline_rate, "seconds": args.pipeline_seconds,
              "storm_alerts": args.storm_alerts, "storm_conditions": args.storm_conditions,
-             "noisy_seconds": args.noisy_seconds, "alert_poll_s": args.pipeline_poll_s}  # fmt: skip
+             "noisy_seconds": args.noisy_seconds, "alert_poll_s": args.pipeline_poll_s,
+             "timelines_csv": args.pipeline_timelines}  # fmt: skip
     return sizes.with_overrides({k: v for k, v in given.items() if v is not None})
 
 

@@ -29,13 +29,14 @@ it is also tenant B of issue 9), A (the noisy neighbour) and S (the storm, a wor
 """
 
 import asyncio
+import csv
 import math
 import os
 import signal
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,9 @@ class PipelineSizes:
     # 0.5 s (the e2e's interval), 325 ms at 0.25 s and 205 ms at 0.1 s (CPU per alert 31, 29
     # and 32 ms). 0.1 s stands in for a source that streams alerts as they come.
     alert_poll_s: float = 0.1
+    # where to write each steady-phase alert's stage times (CSV), to see when the slow ones
+    # happened and in which stage (`--pipeline-timelines`); None: nowhere
+    timelines_csv: str | None = None
 
     def with_overrides(self, given: dict[str, Any]) -> "PipelineSizes":
         sizes = replace(self, **given)
@@ -171,6 +175,22 @@ async def measure(
     return reached, joined, sustained
 
 
+def write_timelines(path: str, joined: dict[Any, Timeline], attempt: int) -> None:
+    """One row per alert: its key and each stage's time (s, this machine's clock), appended
+    (a second attempt at a lower rate adds its rows)."""
+    stages = [f.name for f in fields(Timeline)]
+    with open(path, "a", newline="") as out:
+        writer = csv.writer(out)
+        if attempt == 0:
+            writer.writerow(["attempt", "endpoint_id", "condition", *stages])
+        for (_, endpoint_id, condition), timeline in sorted(
+            joined.items(), key=lambda item: item[1].raised or 0.0
+        ):
+            times = (getattr(timeline, stage) for stage in stages)
+            writer.writerow([attempt, endpoint_id, condition,
+                             *("" if t is None else f"{t:.6f}" for t in times)])  # fmt: skip
+
+
 def throughput(joined: dict[Any, Timeline]) -> float:
     raised = [t.raised for t in joined.values() if t.raised is not None]
     created = [t.created for t in joined.values() if t.created is not None]
@@ -194,6 +214,8 @@ async def steady_latency(
             ticketed = sum(1 for t in joined.values() if t.created is not None)
             cost = cpu_per_alert(cpu_spent(before, stack_usage(run.stack)), ticketed, rate)
         attempts.append((rate, reached, joined, sustained))
+        if sizes.timelines_csv:
+            write_timelines(sizes.timelines_csv, joined, attempt)
         if sustained:
             break
         rate = max(1.0, 0.8 * min(throughput(joined), reached))
