@@ -41,6 +41,7 @@ from tests.integration.cwrmm_connector_support import (
     make_tenant,
     rmm_sandbox_fixture,  # noqa: F401
 )
+from tests.integration.round_trips import counted_round_trips
 
 HUMAN = {"id": "someone"}
 
@@ -312,6 +313,30 @@ async def test_two_replicas_never_poll_the_same_resource_together(
 
     assert sorted(ran) == [False, True] and again == [False, False]
     assert rmm.calls()["GET /api/platform/v1/company/companies"] == 1
+
+
+async def test_a_watcher_asks_the_database_whether_a_poll_is_due_only_once_it_may_be(
+    pool: asyncpg.Pool,
+    js: JetStreamContext,
+    tenant: str,
+    rmm_sandbox: Sandbox,
+):
+    rmm = await make_tenant(pool, rmm_sandbox, tenant)
+    connector = await make_connector(pool, js, tenant, rmm_company_poll_interval_s=1.0)
+    watcher, other = connector.watcher("replica-a"), connector.watcher("replica-b")
+    assert await watcher.run_if_due("companies")
+
+    with counted_round_trips() as trips:
+        ticks = [await watcher.run_if_due("companies") for _ in range(5)]
+    # the other replica has not polled: it reads the shared mark, which says not due
+    assert not await other.run_if_due("companies")
+    await asyncio.sleep(1.1)
+    again = await other.run_if_due("companies"), await watcher.run_if_due("companies")
+
+    assert ticks == [False] * 5
+    assert [t for t in trips if "watermarks" in t] == [], trips
+    assert again == (True, False), "the other replica polls; the first then reads its mark"
+    assert rmm.calls()["GET /api/platform/v1/company/companies"] == 2
 
 
 async def test_a_failing_poll_is_logged_and_tried_again_without_ending_the_watcher(
