@@ -91,7 +91,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     pipeline_args.add_argument("--storm-conditions", type=int, help="open conditions of the storm")
     pipeline_args.add_argument("--noisy-seconds", type=float, help="issue 9: B's phases, each")
     pipeline_args.add_argument(
-        "--pipeline-poll-s", type=float, help="RMM connector's alert poll interval (0.1 s)"
+        "--pipeline-poll-s", type=float, help="RMM connector's alert poll interval (0.2 s)"
     )
     pipeline_args.add_argument(
         "--pipeline-timelines", metavar="CSV", help="write each steady-phase alert's stage times"

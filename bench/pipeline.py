@@ -1,7 +1,7 @@
 """The alert-to-ticket pipeline end to end (issues 6 and 9), on the whole stack.
 
 Every service runs as a real process (`tests.e2e.stack.E2EStack`, as `make run` starts them,
-with the e2e's short poll intervals, except that the RMM connector reads alerts every 0.1 s,
+with the e2e's short poll intervals, except that the RMM connector reads alerts every 0.2 s,
 `--pipeline-poll-s`, see `PipelineSizes.alert_poll_s`) against this run's NATS and
 PostgreSQL and both sandboxes. Three tenants, each with its own sandbox accounts: L (latency;
 it is also tenant B of issue 9), A (the noisy neighbour) and S (the storm, a world of
@@ -63,7 +63,7 @@ from bench.procstats import cpu_spent, stack_usage
 from bench.results import Figure
 from bench.servers import BenchServers
 from tests.e2e.pipeline_support import sync_until_linked
-from tests.e2e.stack import E2EStack, E2ETenant
+from tests.e2e.stack import FAST_POLLS, E2EStack, E2ETenant
 
 REVIO_LIMIT_PER_MINUTE = 500
 IN_PIPELINE_P99_TARGET_MS = 250.0
@@ -93,11 +93,16 @@ class PipelineSizes:
     storm_conditions: int = 500
     storm_clients: int = 70
     storm_within_s: float = 240.0
-    # RMM_POLL_INTERVAL_S. One poll delivers rate x this many alerts at once, and the last of
-    # such a burst waits for the others: at 50/s on 2 cores the in-pipeline p99 was 537 ms at
-    # 0.5 s (the e2e's interval), 325 ms at 0.25 s and 205 ms at 0.1 s (CPU per alert 31, 29
-    # and 32 ms). 0.1 s stands in for a source that streams alerts as they come.
-    alert_poll_s: float = 0.1
+    # RMM_POLL_INTERVAL_S, and RMM_TICK_S when shorter than the e2e's 0.2 s tick (a poll is
+    # due at most once a tick). One poll delivers rate x this many alerts at once, and the
+    # last of such a burst waits for the others: at 50/s on 2 cores the in-pipeline p99 was
+    # 537 ms at 0.5 s (the e2e's interval), 325 ms at 0.4 s and 205 ms at 0.2 s (CPU per
+    # alert 31, 29 and 32 ms; sessions before 10 asked for 0.25 and 0.1 s, which the 0.2 s
+    # tick made 0.4 and 0.2 s). Shorter is not better on 2 cores: a true 0.1 s (its tick too)
+    # read 1,104 and 2,024 ms against 365 and 394 ms at 0.2 s, back to back (session 10), the
+    # ticket polls of three tenants doubled on a machine near its limit. 0.2 s stands in for a
+    # source that streams alerts as they come.
+    alert_poll_s: float = 0.2
     # where to write each steady-phase alert's stage times (CSV), to see when the slow ones
     # happened and in which stage (`--pipeline-timelines`); None: nowhere
     timelines_csv: str | None = None
@@ -471,7 +476,11 @@ def _create_calls(calls: dict[str, int]) -> int:
 
 async def run(servers: BenchServers, sizes: PipelineSizes, log: Log) -> list[Figure]:
     with tempfile.TemporaryDirectory(prefix="revsync-pipeline-") as workdir:
-        env = {**BENCH_ENV, "RMM_POLL_INTERVAL_S": f"{sizes.alert_poll_s:g}"}
+        env = {
+            **BENCH_ENV,
+            "RMM_POLL_INTERVAL_S": f"{sizes.alert_poll_s:g}",
+            "RMM_TICK_S": f"{min(sizes.alert_poll_s, float(FAST_POLLS['RMM_TICK_S'])):g}",
+        }
         stack = E2EStack(servers.nats_url, servers.database_url, Path(workdir), env)
         log("pipeline: starting every service as its own process, and both sandboxes"
             f" (RMM alert poll every {sizes.alert_poll_s:g} s)")  # fmt: skip
