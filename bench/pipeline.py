@@ -181,10 +181,10 @@ async def measure(
 
 
 def write_timelines(path: str, joined: dict[Any, Timeline], attempt: int) -> None:
-    """One row per alert: its key and each stage's time (s, this machine's clock), appended
-    (a second attempt at a lower rate adds its rows)."""
+    """One row per alert: its key and each stage's time (s, this machine's clock). The first
+    attempt starts the file afresh; a second one, at a lower rate, adds its rows."""
     stages = [f.name for f in fields(Timeline)]
-    with open(path, "a", newline="") as out:
+    with open(path, "w" if attempt == 0 else "a", newline="") as out:
         writer = csv.writer(out)
         if attempt == 0:
             writer.writerow(["attempt", "endpoint_id", "condition", *stages])
