@@ -21,6 +21,7 @@ from services.revio_connector.handlers import (
     create_once,
     first_try,
     record,
+    record_created_ticket,
     record_ticket,
     rejected,
     ticket_before,
@@ -91,13 +92,22 @@ class RevioCommands(Handlers):
             type_id = await api.ticket_type_id(type_name)
             if type_id is None:
                 raise rejected("TicketTypes", f"ticket type {type_name!r} does not exist")
+            created: list[str] = []
+
+            async def create() -> str:
+                created.append(await api.create_ticket(command, type_id))
+                return created[-1]
+
             ticket_id = await create_once(
                 lambda: api.find_ticket(command.source_key),
-                lambda: api.create_ticket(command, type_id),
+                create,
                 runtime.settings.revio_create_settle_s,
                 look_first=not await first_try(runtime, f"ticket:{command.source_key}"),
             )
-            await record(runtime, conn, "ticket", ticket_id)
+            if created:  # by this call, so as its create left it unless a person was quicker
+                await record_created_ticket(runtime, conn, ticket_id)
+            else:  # found: an earlier attempt made it, and it may have changed since
+                await record(runtime, conn, "ticket", ticket_id)
             return {"ticket_id": ticket_id}
 
         await self.run(command, "ticket", work)

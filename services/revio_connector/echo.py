@@ -19,6 +19,13 @@ before or just after our write (a reply to the note we carried, say) would other
 hashed as our own echo and never reported. When in doubt nothing is recorded: the watcher
 reports the ticket, our echo included, which consumers recognise (tagged journal entries,
 the values they wrote) -- a redundant change, never a lost one.
+
+A ticket we just created is not read back: Rev.io answers a create with the new id only,
+and the read cost the connector and Rev.io as much as the create (every alert ticket). The
+handler records `CREATED` instead of a hash, and the first read of the ticket (the watcher's,
+or a handler's `before`) takes it for our create's echo when it is still as its create left
+it (`as_created`: modified when created, no journal entry), and records its hash then.
+Anything a person did to it since shows in its dates or its journal, and is reported.
 """
 
 from collections.abc import AsyncIterator
@@ -30,6 +37,8 @@ from revsync.contracts.revio import RevioTicket, UpdateRevioTicket
 from revsync.db import holds_session_state
 
 _NAMESPACE = "revsync:revio-writes"
+CREATED = "created"
+"""What a ticket create records in place of the ticket's hash (never a hash: those are hex)."""
 
 
 async def writing(conn: asyncpg.Connection, tenant_id: str, entity: str) -> None:
@@ -65,6 +74,21 @@ async def exclusive(pool: asyncpg.Pool, tenant_id: str, entity: str) -> AsyncIte
             yield conn
         finally:
             await conn.execute("SELECT pg_advisory_unlock(hashtext($1), hashtext($2))", *key)
+
+
+def as_created(ticket: RevioTicket) -> bool:
+    """`ticket` is as its create left it: never modified since it was created (Rev.io's
+    dates have milliseconds), and nobody has written in its journal."""
+    return (
+        ticket.created_at is not None
+        and ticket.updated_at == ticket.created_at
+        and not ticket.journal
+    )
+
+
+def ours_as_created(recorded: str | None, ticket: RevioTicket) -> bool:
+    """`ticket` is one we created (`recorded` is `CREATED`), read as we created it."""
+    return recorded == CREATED and as_created(ticket)
 
 
 def only_our_journal(before: RevioTicket, after: RevioTicket, journal_id: str) -> bool:

@@ -82,10 +82,10 @@ async def record(
     """Record the hash of the object as Rev.io holds it after our write (best effort: if it
     cannot be read now, the watchers will report it, which is merely redundant).
 
-    A ticket (only ever recorded here just after its create) is read without its journal,
-    hashed as having none: it costs one call, not two, and a journal entry on it already
-    (a person's quick reply) makes the hash differ from the watchers' read, so they report
-    the ticket instead of its reply being hashed as our echo."""
+    A ticket (only ever recorded here when a create found it already made) is read without
+    its journal, hashed as having none: it costs one call, not two, and a journal entry on it
+    already (a person's quick reply) makes the hash differ from the watchers' read, so they
+    report the ticket instead of its reply being hashed as our echo."""
     api = runtime.api
     try:
         found: Any = await (
@@ -103,6 +103,15 @@ async def record(
     if found is not None:
         hashes = ObjectHashes(runtime.observer.pool, runtime.tenant.id, "revio", entity)
         await hashes.put(object_id, content_hash(found), conn)
+
+
+async def record_created_ticket(
+    runtime: TenantRuntime, conn: asyncpg.Connection, ticket_id: str
+) -> None:
+    """Record that we created the ticket, instead of reading it back for its hash: its first
+    read takes it for our echo while it is as its create left it (`echo.as_created`)."""
+    hashes = ObjectHashes(runtime.observer.pool, runtime.tenant.id, "revio", "ticket")
+    await hashes.put(ticket_id, echo.CREATED, conn)
 
 
 async def ticket_before(runtime: TenantRuntime, ticket_id: str) -> RevioTicket | None:
@@ -124,12 +133,15 @@ async def record_ticket(
     only_ours: Callable[[RevioTicket, RevioTicket], bool],
 ) -> None:
     """Record the ticket's hash after our write only if nothing but our write is new in it:
-    `before` is what was last recorded (reported, or written by us) and `only_ours(before,
-    after)` holds. Otherwise a person's change may be in it, and recording it would hide
-    that change from the watchers (`echo`): they report the ticket instead."""
+    `before` is what was last recorded (reported, written by us, or our create as it left
+    the ticket) and `only_ours(before, after)` holds. Otherwise a person's change may be in
+    it, and recording it would hide that change from the watchers (`echo`): they report the
+    ticket instead."""
     hashes = ObjectHashes(runtime.observer.pool, runtime.tenant.id, "revio", "ticket")
     known = (await hashes.get_many([ticket_id])).get(ticket_id)
-    if before is None or content_hash(before) != known:
+    if before is None:
+        return
+    if content_hash(before) != known and not echo.ours_as_created(known, before):
         return  # a change of Rev.io's not reported yet: the watchers report it, with ours
     try:
         after = await runtime.api.ticket(ticket_id)

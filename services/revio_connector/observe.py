@@ -15,7 +15,7 @@ from uuid import UUID
 import asyncpg
 from nats.js import JetStreamContext
 from pydantic import BaseModel
-from revsync.connector import ChangeEmitter, ObjectHashes
+from revsync.connector import ChangeEmitter, ObjectHashes, content_hash
 from revsync.connector.watch_state import change_id
 from revsync.contracts.base import Change
 from revsync.contracts.revio import (
@@ -96,11 +96,27 @@ class Observer:
                 hashes = ObjectHashes(cast(asyncpg.Pool, conn), self.tenant_id, "revio", entity)
                 now = await hashes.get_many([o.id for o in chunk])
                 settled = [(o.id, o) for o in chunk if now.get(o.id) == before.get(o.id)]
+                if entity == "ticket":
+                    settled = await self._ours_as_created(hashes, now, settled)
                 emitter = ChangeEmitter(self.js, hashes)
                 published += await emitter.emit_changed(settled, self._maker(entity, "changed"))
         if published:
             CHANGES.labels(self.tenant_id, entity, "changed").inc(published)
         return published
+
+    @staticmethod
+    async def _ours_as_created(
+        hashes: ObjectHashes, recorded: Hashes, tickets: list[tuple[str, Any]]
+    ) -> list[tuple[str, Any]]:
+        """Record the hashes of the tickets we created that are still as their create left
+        them (our echo, see `echo`); return the others, to be compared and reported."""
+        ours = {
+            ticket_id: content_hash(ticket)
+            for ticket_id, ticket in tickets
+            if echo.ours_as_created(recorded.get(ticket_id), ticket)
+        }
+        await hashes.put_many(ours)
+        return [(ticket_id, ticket) for ticket_id, ticket in tickets if ticket_id not in ours]
 
     async def known_ids(self, entity: Entity) -> set[str]:
         return await self.hashes[entity].all_ids()

@@ -8,6 +8,7 @@ offending record, which the caller logs and counts instead of dropping it silent
 """
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -109,8 +110,8 @@ def ticket(
     ticket_id = object_id(record, "ticket_id", "ticket")
     try:
         fields = custom_fields(record, "ticket")
-        updated = parse_date(record.get("modified_date"), zone)
-        updated = updated or parse_date(record.get("created_date"), zone)
+        created = _created_date(record, zone)
+        updated = parse_date(record.get("modified_date"), zone) or created
         if updated is None:
             raise ValueError("neither modified_date nor created_date")
         entries = sorted((journal_entry(j, zone) for j in journals), key=lambda e: int(e.id))
@@ -129,9 +130,19 @@ def ticket(
             journal=tuple(entries),
             created_by_revsync=bool(fields.get(markers.SOURCE_KEY_FIELD)),
             rmm_ticket_id=fields.get(markers.RMM_TICKET_FIELD) or None,
+            created_at=created,
         )
     except (ValidationError, ValueError, TypeError) as error:
         raise drift("ticket", record, f"ticket {ticket_id}: {error}") from None
+
+
+def _created_date(record: Record, zone: ZoneInfo) -> datetime | None:
+    """The ticket's creation date; None when it has none or it cannot be read (then the
+    ticket is only never taken for our create's echo, see `echo.as_created`)."""
+    try:
+        return parse_date(record.get("created_date"), zone)
+    except (ValueError, TypeError):
+        return None
 
 
 def asset(record: Record) -> RevioAsset:

@@ -22,6 +22,7 @@ from revsync.contracts.revio import (
 from revsync.devservers import DevServers
 from revsync.messaging import publish
 
+from services.revio_connector import echo
 from services.revio_connector.metrics import INVALID
 from tests.integration.revio_connector_support import (
     ChangeTap,
@@ -129,6 +130,18 @@ async def test_our_own_writes_produce_no_change_events(
         sandbox.store().customers.rows[10002]["service_address_id"]
     ]["company_name"] == "Written By Us"  # fmt: skip
     assert len(await tap.drain()) == counted, "our own write came back as a change"
+    # the create was not read back: its ticket's hash was recorded when it was first read
+    assert await recorded_hash(pool, tenant, ticket_id) not in (None, echo.CREATED)
+
+
+async def recorded_hash(pool: asyncpg.Pool, tenant: str, ticket_id: str) -> str | None:
+    found: str | None = await pool.fetchval(
+        "SELECT hash FROM object_hashes WHERE tenant_id = $1 AND system = 'revio'"
+        " AND entity = 'ticket' AND object_id = $2",
+        tenant,
+        ticket_id,
+    )
+    return found
 
 
 async def test_a_persons_journal_entry_right_after_our_write_is_reported_not_taken_for_our_echo(
@@ -209,6 +222,46 @@ async def test_a_persons_reply_on_a_ticket_we_just_created_is_reported_not_taken
 
     reported = of(await tap.drain(), "ticket", ticket_id)
     assert [[e["text"] for e in c["ticket"]["journal"]] for c in reported] == [["Looking into it"]]
+    assert len(tap.seen) == counted + 1
+
+
+async def test_a_persons_edit_of_a_ticket_we_just_created_is_reported_not_taken_for_our_echo(
+    servers: DevServers, database_url: str, js: JetStreamContext, pool: asyncpg.Pool,
+    tap: ChangeTap, sandbox: Sandbox,
+):  # fmt: skip
+    """A ticket revsync creates is not read back; its first read takes it for our echo only
+    while it is as its create left it. Someone who edits it before that read (no journal
+    entry, just a field) made news: the ticket is reported with the edit, once."""
+    tenant = tap.tenant
+    async with running_connector(connector_settings(servers, database_url)) as connector:
+        counted = await baseline(tap)
+        api = connector.registry.served[tenant].runtime.api
+        create = api.create_ticket
+
+        async def person_edits_after(command: Any, type_id: str) -> str:
+            ticket_id = await create(command, type_id)
+            await asyncio.sleep(0.005)  # Rev.io's dates have milliseconds
+            operations = [{"op": "replace", "path": "/status", "value": "INWORK"}]
+            (await sandbox.person.patch(
+                f"/v1/Tickets/{ticket_id}", json=operations,
+                headers={"Content-Type": "application/json-patch+json"},
+            )).raise_for_status()  # fmt: skip
+            return ticket_id
+
+        api.create_ticket = person_edits_after  # type: ignore[method-assign]
+        command = CreateRevioTicket(tenant_id=tenant, source_key="k-edit", customer_id="10002",
+                                    title="Disk full", description="C: is full")  # fmt: skip
+        await publish(js, command)
+        result = await outcome(pool, tenant, command.message_id)
+        assert result.ok, result
+        ticket_id = result.external_ids["ticket_id"]
+        await tap.until(lambda changes: len(of(changes, "ticket", ticket_id)) == 1)
+        watcher = connector.registry.served[tenant].watcher
+        polls = watcher.polls["tickets.poll"]
+        await wait_for(lambda: watcher.polls["tickets.poll"] >= polls + 3)
+
+    reported = of(await tap.drain(), "ticket", ticket_id)
+    assert [c["ticket"]["status"] for c in reported] == ["INWORK"]
     assert len(tap.seen) == counted + 1
 
 

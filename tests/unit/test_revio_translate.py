@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from revsync.connector import content_hash
 from revsync.vendor import VendorError, VendorErrorKind
 
 from services.revio_connector import markers, translate, values
@@ -157,6 +158,20 @@ def test_ticket_without_any_date_is_drift_and_closed_tickets_are_closed():
         ticket_record(status="CLOSED", custom_status="auto-closed"), UTC_ZONE, [], {}
     )
     assert closed.closed and closed.custom_status == "auto-closed" and closed.ticket_type == "2"
+
+
+def test_a_tickets_creation_date_is_read_but_kept_out_of_its_hash_and_messages():
+    """`created_at` serves the echo rule of our creates only: a ticket's content hash is the
+    same with it as without (every ticket known would otherwise be reported once more)."""
+    ticket = translate.ticket(ticket_record(), CHICAGO, [], {})
+    assert ticket.created_at == datetime(2024, 1, 1, 16, 0, tzinfo=UTC)
+    assert ticket.updated_at == datetime(2024, 1, 2, 16, 0, tzinfo=UTC)
+    assert "created_at" not in ticket.model_dump()
+    assert content_hash(ticket) == content_hash(ticket.model_copy(update={"created_at": None}))
+    never_modified = translate.ticket(ticket_record(modified_date=None), UTC_ZONE, [], {})
+    assert never_modified.updated_at == never_modified.created_at
+    unreadable = translate.ticket(ticket_record(created_date="soon"), UTC_ZONE, [], {})
+    assert unreadable.created_at is None and unreadable.updated_at is not None
 
 
 def test_asset_fields_become_a_mapping():

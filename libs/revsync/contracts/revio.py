@@ -4,6 +4,8 @@ from datetime import datetime
 from typing import ClassVar, Literal
 from uuid import UUID
 
+from pydantic import Field
+
 from revsync.contracts.base import Change, Command
 from revsync.contracts.rmm import Model, Observation
 
@@ -54,6 +56,10 @@ class RevioTicket(Model):
     journal: tuple[JournalEntry, ...] = ()
     created_by_revsync: bool = False
     rmm_ticket_id: str | None = None
+    created_at: datetime | None = Field(None, exclude=True)
+    """When Rev.io created it, as read by the connector: only the connector's echo rule
+    (`echo.as_created`) uses it, so it is left out of dumps: of content hashes (which it
+    would change for every ticket known) and of the change messages."""
 
 
 class RevioAsset(Model):
