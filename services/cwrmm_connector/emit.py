@@ -85,7 +85,7 @@ async def alerts_changed(handle: TenantHandle, snapshot: Snapshot[RmmAlert]) -> 
         return "updated" if alert.ticket_id in known else "raised"
 
     return await ChangeEmitter(handle.js, hashes).emit_changed(
-        snapshot.objects, maker(handle, "alert", kind)
+        snapshot.objects, maker(handle, "alert", kind), known
     )
 
 

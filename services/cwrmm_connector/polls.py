@@ -61,6 +61,6 @@ async def tickets(
         count = await emit.changed(handle, "ticket", batch.tickets)
         count += await emit.alerts_changed(handle, batch.alerts)
     await handle.hashes(HEAD).put_many(batch.heads)
-    if batch.latest and not full and run_id is None:
+    if batch.latest and batch.latest != since and not full and run_id is None:
         await marks.set(TICKET_WATERMARK, batch.latest)
     return count

@@ -99,7 +99,8 @@ class Observer:
                 if entity == "ticket":
                     settled = await self._ours_as_created(hashes, now, settled)
                 emitter = ChangeEmitter(self.js, hashes)
-                published += await emitter.emit_changed(settled, self._maker(entity, "changed"))
+                make = self._maker(entity, "changed")
+                published += await emitter.emit_changed(settled, make, now)
         if published:
             CHANGES.labels(self.tenant_id, entity, "changed").inc(published)
         return published

@@ -222,6 +222,8 @@ async def test_alerts_are_raised_updated_and_cleared(
         seen[:] = [c for c in (await changes(js, tenant))[first:] if isinstance(c, RmmAlertChanged)]
 
     alert_model.raise_alert(rmm.store, item)
+    with counted_round_trips() as trips:  # the poll that finds the alert raised
+        await polls.tickets(handle, "Alert")
     await step()
     worse = {"severity": "Critical", "summary": "CPU at 100%"}
     alert_model.raise_alert(rmm.store, {**item, "alertDetails": worse})
@@ -238,6 +240,11 @@ async def test_alerts_are_raised_updated_and_cleared(
         ("cpu-high", item["endpoint_id"])
     }
     assert len({c.alert.alert_id for c in seen}) == 1
+    # one read of the hashes of the tickets' notes and one of the alerts', none for an empty
+    # kind (no manual ticket changed); their recorded hashes and the new watermark, one write
+    # each: six round trips with the watermark's read and the rate limiter's slot
+    hash_reads = [t for t in trips if t.startswith("SELECT object_id, hash FROM object_hashes")]
+    assert len(hash_reads) == 2 and len(trips) == 6, "\n".join(trips)
 
 
 async def test_reconciliation_reports_deletions_and_what_polling_missed(

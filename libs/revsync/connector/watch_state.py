@@ -36,6 +36,8 @@ class ObjectHashes:
         self.pool, self.key = pool, (tenant_id, system, entity)
 
     async def get_many(self, object_ids: Sequence[str]) -> dict[str, str]:
+        if not object_ids:  # a poll that found nothing of a kind asks nothing
+            return {}
         rows = await self.pool.fetch(
             "SELECT object_id, hash FROM object_hashes WHERE tenant_id = $1 AND system = $2"
             " AND entity = $3 AND object_id = ANY($4::text[])",
@@ -128,9 +130,12 @@ class ChangeEmitter:
         self,
         objects: Sequence[tuple[str, BaseModel]],
         make_change: Callable[[BaseModel, UUID], Change],
+        known: dict[str, str] | None = None,
     ) -> int:
-        """`objects` are (id, normalized model); returns how many changes were published."""
-        known = await self.hashes.get_many([object_id for object_id, _ in objects])
+        """`objects` are (id, normalized model); returns how many changes were published.
+        `known`: their recorded hashes, when the caller has just read them."""
+        if known is None:
+            known = await self.hashes.get_many([object_id for object_id, _ in objects])
         fresh: dict[str, str] = {}
         tenant_id, system, entity = self.hashes.key
 
