@@ -237,7 +237,7 @@ async def polls(pool: asyncpg.Pool, tenant_id: str | None) -> list[dict[str, Any
 async def outbox(pool: asyncpg.Pool, tenant_id: str | None) -> dict[str, Any]:
     where, args = _tenant_clause(tenant_id)
     row = await pool.fetchrow(
-        "SELECT count(*) AS pending, count(retry_at) AS waiting,"
+        "SELECT count(*) AS pending, count(*) FILTER (WHERE attempts > 0) AS waiting,"
         " extract(epoch FROM now() - min(created_at)) AS oldest_s,"
         " (array_agg(last_error ORDER BY seq DESC) FILTER (WHERE last_error IS NOT NULL))[1]"
         f" AS last_error FROM outbox {where}",

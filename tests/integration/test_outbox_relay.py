@@ -1,6 +1,7 @@
 """The outbox relay under SIGKILL: every row reaches NATS exactly once (real processes)."""
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import asyncpg
 import pytest
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
+from revsync import outbox as outbox_module
 from revsync.contracts import Subjects
 from revsync.devservers import DevServers
 from revsync.eventlog import NewEvent
@@ -18,6 +20,7 @@ from revsync.outbox import OutboxRelay, retry_pause_s
 from revsync.unit_of_work import UnitOfWork
 
 from services.console.health import outbox
+from tests.integration.round_trips import counted_round_trips
 from tests.integration.test_messaging import PingTicket
 
 ROWS = 3000
@@ -145,6 +148,44 @@ async def test_a_row_that_cannot_be_published_waits_with_its_error_and_holds_up_
         assert relay.published == 3
     finally:
         await js.delete_stream(f"STRAY_{tenant}")
+
+
+async def test_claimed_rows_are_left_to_their_relay_until_the_claim_runs_out(
+    pool: asyncpg.Pool, js: JetStreamContext, tenant: str, monkeypatch: pytest.MonkeyPatch
+):
+    """A relay claims a batch in one statement and publishes it outside any transaction: no
+    other relay takes those rows meanwhile, and if the claimer dies (here: cancelled while its
+    publishes hang) another takes them once the claim runs out. A batch costs two round
+    trips (claim, delete), and a wake-up that finds nothing one."""
+    monkeypatch.setattr(outbox_module, "CLAIM_S", 0.5)
+    subject = Subjects.command(tenant, "revio", "ticket", "ping")
+    async with UnitOfWork(pool, tenant, consumer="test") as uow:
+        for n in range(3):
+            uow.send(PingTicket(tenant_id=tenant, note=f"claimed-{n}"))
+
+    hanging, stuck = OutboxRelay(pool, js), asyncio.Event()
+
+    async def publish_never(row: asyncpg.Record) -> None:
+        stuck.set()
+        await asyncio.Event().wait()
+
+    hanging._publish = publish_never  # type: ignore[method-assign]
+    claimer = asyncio.create_task(hanging.publish_batch())
+    await asyncio.wait_for(stuck.wait(), 5)
+    other = OutboxRelay(pool, js)
+    with counted_round_trips() as empty:
+        assert await other.publish_batch() == 0, "another relay's claimed rows were taken"
+    claimer.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await claimer
+    assert await outbox_size(pool, tenant) == 3, "a relay that died lost its rows"
+
+    await asyncio.sleep(0.6)  # the claim runs out
+    with counted_round_trips() as batch:
+        assert await other.publish_batch() == 3
+    assert await outbox_size(pool, tenant) == 0
+    assert await count_in_stream(js, subject) == 3
+    assert (len(empty), len(batch)) == (1, 2), (empty, batch)
 
 
 def test_a_failed_row_waits_longer_each_time_up_to_ten_seconds():
