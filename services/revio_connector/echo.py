@@ -7,10 +7,14 @@ read either (it may be the state just before the write, or the write itself befo
 was committed). So:
 - handlers hold a PostgreSQL advisory lock per (tenant, entity) *shared* for their whole
   transaction (`writing`);
-- a watcher notes the recorded hashes before it reads Rev.io, and emits while holding that
-  lock *exclusively* (`exclusive`: every write in flight has committed by then), skipping
-  any object whose recorded hash moved since its read began: someone recorded a state at
-  least as fresh as the one it read.
+- a watcher takes a write mark before it reads Rev.io (`ObjectHashes.write_mark`: every
+  hash written from then on is numbered above it), and emits while holding that lock
+  *exclusively* (`exclusive`: every write in flight has committed by then), skipping any
+  object whose hash was written after its mark: someone recorded a state that may be
+  fresher than the one it read. A hash written before the mark was written after its
+  write to Rev.io, so the read saw that write: comparing against it is right. (It used to
+  read every hash of the entity before each read to tell the same, which grew with the
+  tenant's tickets.)
 
 The hash a handler records says "nothing in this state is news": so it may record a ticket
 it read back only when that ticket is the one known before (its recorded hash) plus exactly

@@ -73,29 +73,22 @@ class Observer:
 
         return make
 
-    async def recorded(self, entity: Entity, object_ids: Sequence[str] | None = None) -> Hashes:
-        """The hashes recorded now (all of the entity's, or those of `object_ids`): taken
-        before reading Rev.io, they are what `changed` compares against."""
-        if object_ids is not None:
-            return await self.hashes[entity].get_many(object_ids)
-        rows = await self.pool.fetch(
-            "SELECT object_id, hash FROM object_hashes WHERE tenant_id = $1"
-            " AND system = 'revio' AND entity = $2",
-            self.tenant_id,
-            entity,
-        )
-        return {row["object_id"]: row["hash"] for row in rows}
+    async def read_begins(self, entity: Entity) -> int:
+        """Say a read of Rev.io begins: the mark `changed` then compares against (taken
+        before the read: see `echo`)."""
+        return await self.hashes[entity].write_mark()
 
-    async def changed(self, entity: Entity, objects: Sequence[Any], before: Hashes) -> int:
+    async def changed(self, entity: Entity, objects: Sequence[Any], mark: int) -> int:
         """Publish the objects whose content differs from what was last reported; skip those
-        whose recorded hash moved since `before` (see `echo`)."""
+        whose hash was written since the read began (`mark`, see `echo`)."""
         published = 0
         for first in range(0, len(objects), CHUNK):
             chunk = objects[first : first + CHUNK]
             async with echo.exclusive(self.pool, self.tenant_id, entity) as conn:
                 hashes = ObjectHashes(cast(asyncpg.Pool, conn), self.tenant_id, "revio", entity)
-                now = await hashes.get_many([o.id for o in chunk])
-                settled = [(o.id, o) for o in chunk if now.get(o.id) == before.get(o.id)]
+                ids = [o.id for o in chunk]
+                now, moved = await hashes.get_many_written_after(ids, mark)
+                settled = [(o.id, o) for o in chunk if o.id not in moved]
                 if entity == "ticket":
                     settled = await self._ours_as_created(hashes, now, settled)
                 emitter = ChangeEmitter(self.js, hashes)

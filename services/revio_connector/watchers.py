@@ -99,9 +99,9 @@ class TenantWatcher:
         mark = await self.watermarks.get(resource)
         since = _parse(mark) - timedelta(seconds=self.config.revio_poll_overlap_s) if mark else None
         entity = ENTITY[resource]
-        before = await self.runtime.observer.recorded(entity)
+        began = await self.runtime.observer.read_begins(entity)
         listing = await self._list(resource, since)
-        sent = await self.runtime.observer.changed(entity, listing.objects, before)
+        sent = await self.runtime.observer.changed(entity, listing.objects, began)
         await self._advance(resource, listing, mark)
         self.polls[f"{resource}.poll"] += 1
         return sent
@@ -110,10 +110,11 @@ class TenantWatcher:
         """List everything: report what changed, and what vanished as `deleted`."""
         started, entity = _now(), ENTITY[resource]
         observer = self.runtime.observer
-        before = await observer.recorded(entity)
+        known = await observer.known_ids(entity)
+        began = await observer.read_begins(entity)
         listing = await self._list(resource, None)
-        sent = await observer.changed(entity, listing.objects, before)
-        missing = sorted(set(before) - listing.ids)
+        sent = await observer.changed(entity, listing.objects, began)
+        missing = sorted(known - listing.ids)
         gone = [object_id for object_id in missing if await self._vanished(entity, object_id)]
         if gone:
             sent += await observer.deleted(entity, gone)
@@ -141,12 +142,12 @@ class TenantWatcher:
     async def refresh(self, entity: Entity, object_id: str) -> int:
         """Fetch one object now (a webhook said it changed) and report it if it did."""
         observer, api = self.runtime.observer, self.runtime.api
-        before = await observer.recorded(entity, [object_id])
+        began = await observer.read_begins(entity)
         found = await (api.customer(object_id) if entity == "customer" else api.ticket(object_id))
         if found is None:
-            return await observer.deleted(entity, [object_id]) if before else 0
+            return await observer.deleted(entity, [object_id])
         self.polls[f"{entity}.refresh"] += 1
-        return await observer.changed(entity, [found], before)
+        return await observer.changed(entity, [found], began)
 
     async def list_everything(self, run_id: UUID) -> dict[str, int]:
         """A sync run's listing: every object as `seen`, tagged with the run and its total."""

@@ -12,6 +12,7 @@ import asyncpg
 import httpx
 import pytest
 from nats.js import JetStreamContext
+from revsync.connector import ObjectHashes
 from revsync.contracts.revio import (
     AddRevioJournalEntry,
     CreateRevioTicket,
@@ -36,6 +37,7 @@ from tests.integration.revio_connector_support import (
     save_tenant,
     wait_for,
 )
+from tests.integration.round_trips import counted_round_trips
 
 pytestmark = pytest.mark.timeout(60)
 CUSTOMERS = 11  # in Rev.io, in the tiny world of seed 7
@@ -263,6 +265,41 @@ async def test_a_persons_edit_of_a_ticket_we_just_created_is_reported_not_taken_
     reported = of(await tap.drain(), "ticket", ticket_id)
     assert [c["ticket"]["status"] for c in reported] == ["INWORK"]
     assert len(tap.seen) == counted + 1
+
+
+async def test_a_read_that_began_before_a_write_of_ours_reports_nothing_of_it(
+    servers: DevServers, database_url: str, pool: asyncpg.Pool, tap: ChangeTap,
+    sandbox: Sandbox,
+):  # fmt: skip
+    """A read of Rev.io that began before a write of ours was recorded may hold the state
+    before that write: it is not reported (the next read is). A hash written before a read
+    began is compared as usual, so a state that differs from it is news. Telling the two
+    costs one number taken before the read, not a read of every hash of the tenant."""
+    tenant = tap.tenant
+    ticket_id = await sandbox.new_ticket(10002, "Printer jams")
+    settings = connector_settings(servers, database_url)
+    async with running_connector(settings, watch=False) as connector:
+        served = await connector.registry.get(tenant)
+        assert served is not None
+        observer, api = served.runtime.observer, served.runtime.api
+        read = await api.ticket(ticket_id)
+        assert read is not None
+        began = await observer.read_begins("ticket")
+        # a write of ours lands in Rev.io and its hash is recorded while the read is in hand
+        await ObjectHashes(pool, tenant, "revio", "ticket").put(ticket_id, "ours")
+        with counted_round_trips() as trips:
+            assert await observer.changed("ticket", [read], began) == 0
+        began = await observer.read_begins("ticket")  # a read after our write was recorded
+        assert await observer.changed("ticket", [read], began) == 1
+        with counted_round_trips() as poll:
+            await served.watcher.poll("tickets")
+
+    reported = of(await tap.drain(), "ticket", ticket_id)
+    assert len(reported) == 1 and reported[0]["ticket"]["description"] == "Printer jams"
+    by_ids = "SELECT object_id, hash, written > $5 AS later FROM object_hashes"
+    for counted in (trips, poll):
+        hash_reads = [t for t in counted if "FROM object_hashes" in t]
+        assert hash_reads and all(t.startswith(by_ids) for t in hash_reads), counted
 
 
 async def test_a_webhook_notification_fetches_the_object_before_the_next_poll(

@@ -46,6 +46,32 @@ class ObjectHashes:
         )
         return {row["object_id"]: row["hash"] for row in rows}
 
+    async def get_many_written_after(
+        self, object_ids: Sequence[str], mark: int
+    ) -> tuple[dict[str, str], set[str]]:
+        """The hashes of `object_ids`, and which of them were written after `mark` (a
+        `write_mark` taken earlier)."""
+        if not object_ids:
+            return {}, set()
+        rows = await self.pool.fetch(
+            "SELECT object_id, hash, written > $5 AS later FROM object_hashes"
+            " WHERE tenant_id = $1 AND system = $2 AND entity = $3"
+            " AND object_id = ANY($4::text[])",
+            *self.key,
+            list(object_ids),
+            mark,
+        )
+        return (
+            {row["object_id"]: row["hash"] for row in rows},
+            {row["object_id"] for row in rows if row["later"]},
+        )
+
+    async def write_mark(self) -> int:
+        """A number every hash written from now on exceeds (migration 018): taken before a
+        vendor read, it tells the hashes written since the read began."""
+        mark: int = await self.pool.fetchval("SELECT nextval('object_hash_writes')")
+        return mark
+
     async def all_ids(self) -> set[str]:
         rows = await self.pool.fetch(
             "SELECT object_id FROM object_hashes WHERE tenant_id = $1 AND system = $2"
@@ -64,7 +90,8 @@ class ObjectHashes:
             "INSERT INTO object_hashes (tenant_id, system, entity, object_id, hash)"
             " SELECT $1, $2, $3, i, h FROM unnest($4::text[], $5::text[]) AS u(i, h)"
             " ON CONFLICT (tenant_id, system, entity, object_id)"
-            " DO UPDATE SET hash = excluded.hash, seen_at = now()",
+            " DO UPDATE SET hash = excluded.hash, seen_at = now(),"
+            " written = nextval('object_hash_writes')",
             *self.key,
             list(hashes),
             list(hashes.values()),
