@@ -4,7 +4,7 @@ objects are reported deleted; listings tag everything with the run; state surviv
 and replicas never poll the same resource together (real NATS and PostgreSQL)."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from uuid import uuid4
 
@@ -194,32 +194,45 @@ async def test_a_persons_journal_entry_right_after_our_write_is_reported_not_tak
     assert len(reported) == len({str(c["ticket"]) for c in reported})  # each state once
 
 
+async def create_then(
+    connector: Any, js: JetStreamContext, pool: asyncpg.Pool, tenant: str, source_key: str,
+    person: Callable[[str], Awaitable[None]],
+) -> str:  # fmt: skip
+    """Create a ticket through the connector, a person doing `person(ticket_id)` in Rev.io
+    right after the create, before the handler is done with it; the ticket's id."""
+    api = connector.registry.served[tenant].runtime.api
+    create = api.create_ticket
+
+    async def create_and_let_the_person_in(command: Any, type_id: str) -> str:
+        ticket_id: str = await create(command, type_id)
+        await person(ticket_id)
+        return ticket_id
+
+    api.create_ticket = create_and_let_the_person_in
+    command = CreateRevioTicket(tenant_id=tenant, source_key=source_key, customer_id="10002",
+                                title="Disk full", description="C: is full")  # fmt: skip
+    await publish(js, command)
+    result = await outcome(pool, tenant, command.message_id)
+    assert result.ok, result
+    return result.external_ids["ticket_id"]
+
+
 async def test_a_persons_reply_on_a_ticket_we_just_created_is_reported_not_taken_for_our_echo(
     servers: DevServers, database_url: str, js: JetStreamContext, pool: asyncpg.Pool,
     tap: ChangeTap, sandbox: Sandbox,
 ):  # fmt: skip
-    """Someone replies to a ticket revsync created before the handler reads it back (or the
-    ticket a retried create finds already has a reply): the reply is news, so the ticket is
-    reported with it instead of being hashed as our own echo."""
+    """Someone replies to a ticket revsync created before anything read it (or the ticket a
+    retried create finds already has a reply): the reply is news, so the ticket is reported
+    with it instead of being taken for our own echo."""
     tenant = tap.tenant
     async with running_connector(connector_settings(servers, database_url)) as connector:
         counted = await baseline(tap)
-        api = connector.registry.served[tenant].runtime.api
-        create = api.create_ticket
 
-        async def person_replies_after(command: Any, type_id: str) -> str:
-            ticket_id = await create(command, type_id)
+        async def person_replies(ticket_id: str) -> None:
             body = {"ticket_id": int(ticket_id), "message": "Looking into it"}
             (await sandbox.person.post("/v1/TicketJournals", json=body)).raise_for_status()
-            return ticket_id
 
-        api.create_ticket = person_replies_after  # type: ignore[method-assign]
-        command = CreateRevioTicket(tenant_id=tenant, source_key="k-reply", customer_id="10002",
-                                    title="Disk full", description="C: is full")  # fmt: skip
-        await publish(js, command)
-        result = await outcome(pool, tenant, command.message_id)
-        assert result.ok, result
-        ticket_id = result.external_ids["ticket_id"]
+        ticket_id = await create_then(connector, js, pool, tenant, "k-reply", person_replies)
         await tap.until(lambda changes: len(of(changes, "ticket", ticket_id)) == 1)
 
     reported = of(await tap.drain(), "ticket", ticket_id)
@@ -237,26 +250,16 @@ async def test_a_persons_edit_of_a_ticket_we_just_created_is_reported_not_taken_
     tenant = tap.tenant
     async with running_connector(connector_settings(servers, database_url)) as connector:
         counted = await baseline(tap)
-        api = connector.registry.served[tenant].runtime.api
-        create = api.create_ticket
 
-        async def person_edits_after(command: Any, type_id: str) -> str:
-            ticket_id = await create(command, type_id)
+        async def person_edits(ticket_id: str) -> None:
             await asyncio.sleep(0.005)  # Rev.io's dates have milliseconds
             operations = [{"op": "replace", "path": "/status", "value": "INWORK"}]
             (await sandbox.person.patch(
                 f"/v1/Tickets/{ticket_id}", json=operations,
                 headers={"Content-Type": "application/json-patch+json"},
             )).raise_for_status()  # fmt: skip
-            return ticket_id
 
-        api.create_ticket = person_edits_after  # type: ignore[method-assign]
-        command = CreateRevioTicket(tenant_id=tenant, source_key="k-edit", customer_id="10002",
-                                    title="Disk full", description="C: is full")  # fmt: skip
-        await publish(js, command)
-        result = await outcome(pool, tenant, command.message_id)
-        assert result.ok, result
-        ticket_id = result.external_ids["ticket_id"]
+        ticket_id = await create_then(connector, js, pool, tenant, "k-edit", person_edits)
         await tap.until(lambda changes: len(of(changes, "ticket", ticket_id)) == 1)
         watcher = connector.registry.served[tenant].watcher
         polls = watcher.polls["tickets.poll"]
