@@ -2,20 +2,28 @@
 
 Starts embedded NATS (JetStream) and PostgreSQL unless `NATS_URL` / `DATABASE_URL` are set,
 applies migrations, starts both sandboxes, the outbox relay and every service that exists,
-creates the demo tenant, and prints where to look. Ctrl-C stops everything; data is kept in
-`.revsync/` for the next run (`make run FRESH=1` starts clean).
+creates the demo tenant, and prints where to look. The servers' URLs are also written to
+`.revsync/env` (shell `export` lines, without passwords) for `revsync replay` and the like.
+Ctrl-C or SIGTERM (`kill`, systemd, `docker stop`) stops everything: each process gets SIGINT
+and `GRACE_S` to stop on its own (the sandbox saves its state to `.revsync/sandbox.json`), then
+SIGTERM. Data is kept in `.revsync/` for the next run (`make run FRESH=1` starts clean).
 """
 
 import argparse
 import asyncio
+import contextlib
 import importlib.util
 import os
+import shlex
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from cryptography.fernet import Fernet
 from revsync.db import connect, ensure_database
@@ -37,6 +45,16 @@ PROCESSES: list[tuple[str, dict[str, str]]] = [
     ("services.ticket", {"SERVICE_PORT": "9106"}),
     ("services.console", {"CONSOLE_PORT": str(CONSOLE_PORT)}),
 ]
+# what stops the stack: Ctrl-C, `kill` / systemd / `docker stop`, the terminal closing
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# after SIGINT a process gets this long to stop on its own before SIGTERM, then SIGKILL
+GRACE_S, TERM_GRACE_S = 15.0, 5.0
+# what the banner suggests trying; the README's "Try it" shows the same commands
+TRY_COMMANDS = (
+    ".venv/bin/python -m services.sandbox.raise_alert --severity Critical --condition cpu-high",
+    ".venv/bin/python -m services.sandbox.raise_alert --clear --condition cpu-high",
+    ". .revsync/env && .venv/bin/revsync replay",
+)
 
 
 def module_exists(module: str) -> bool:
@@ -96,21 +114,99 @@ def initial_sync(env: dict[str, str]) -> None:
     )
 
 
-def banner(started: list[str]) -> str:
+def without_password(url: str) -> str:
+    """`url` with no password in it (neither `user:password@` nor `?password=`), fit to print
+    and to write to `.revsync/env`; the embedded servers have none."""
+    parts = urlsplit(url)
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    netloc = f"{userinfo.partition(':')[0]}{at}{hosts}"
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "password"]
+    )
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def server_env(database_url: str, nats_url: str) -> str:
+    """`.revsync/env`: the servers of this run as shell `export` lines, passwords left out."""
+    urls = {"DATABASE_URL": database_url, "NATS_URL": nats_url}
+    lines = ["# the servers of `make run`: `. .revsync/env && .venv/bin/revsync replay`"]
+    if any(without_password(url) != url for url in urls.values()):
+        lines.append("# passwords are left out: give them as usual (PGPASSWORD, ~/.pgpass)")
+    lines += [f"export {name}={shlex.quote(without_password(url))}" for name, url in urls.items()]
+    return "\n".join(lines) + "\n"
+
+
+def banner(started: list[str], database_url: str, nats_url: str) -> str:
+    commands = "\n".join(f"  {command}" for command in TRY_COMMANDS)
     return f"""
 revsync is running (tenant "{DEMO_TENANT_ID}"). Processes: {", ".join(started)}
 
   Console          http://127.0.0.1:{CONSOLE_PORT}   (admin / admin)
   Rev.io sandbox   http://127.0.0.1:{REVIO_PORT}/v1   user integration@SANDBOX, password sandbox
   CW RMM sandbox   http://127.0.0.1:{RMM_PORT}   client sandbox-client, secret sandbox-secret
-  Data             {DATA_DIR.resolve()}
+  DATABASE_URL     {without_password(database_url)}
+  NATS_URL         {without_password(nats_url)}
+  Data             {DATA_DIR.resolve()}   (the two URLs: {DATA_DIR / "env"})
 
-Raise an alert in the RMM sandbox (then watch it become a Rev.io ticket in the audit trail):
-  .venv/bin/python -m services.sandbox.raise_alert --severity High
-  .venv/bin/python -m services.sandbox.raise_alert --clear
+Raise an alert in the RMM sandbox (it becomes a Rev.io ticket, then is closed), rebuild the
+read models from the event log:
+{commands}
 
 Ctrl-C stops everything.
 """
+
+
+def spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start one process of the stack in a session of its own: Ctrl-C reaches only the stack,
+    which then stops its processes one by one (`stop_processes`)."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            command,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop_processes(processes: list[subprocess.Popen[bytes]], grace_s: float = GRACE_S) -> None:
+    """SIGINT to every process (each stops as on Ctrl-C: the sandbox saves its state), SIGTERM
+    to those still running after `grace_s`, SIGKILL to any left after `TERM_GRACE_S` more."""
+    for sig, wait_s in (
+        (signal.SIGINT, grace_s),
+        (signal.SIGTERM, TERM_GRACE_S),
+        (signal.SIGKILL, TERM_GRACE_S),
+    ):
+        running = [process for process in processes if process.poll() is None]
+        for process in running:
+            process.send_signal(sig)
+        deadline = time.monotonic() + wait_s
+        for process in running:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+
+
+@contextlib.contextmanager
+def stopping(processes: list[subprocess.Popen[bytes]], grace_s: float = GRACE_S) -> Iterator[None]:
+    """Any of `STOP_SIGNALS` ends the body (which ends in `wait_for_stop()`); then, or when the
+    body fails, every process started into `processes` is stopped."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.default_int_handler)
+    try:
+        yield
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for sig in STOP_SIGNALS:  # a second Ctrl-C must not cut the shutdown short
+            signal.signal(sig, signal.SIG_IGN)
+        print("\nstopping ...", flush=True)
+        stop_processes(processes, grace_s)
+
+
+def wait_for_stop() -> NoReturn:
+    while True:
+        signal.pause()
 
 
 def main() -> None:
@@ -127,6 +223,7 @@ def main() -> None:
     database_url = asyncio.run(
         prepare_database(servers.database_url, bool(os.environ.get("DATABASE_URL")))
     )
+    (DATA_DIR / "env").write_text(server_env(database_url, servers.nats_url))
     env = {
         **os.environ,
         "NATS_URL": servers.nats_url,
@@ -139,66 +236,37 @@ def main() -> None:
     logs.mkdir(exist_ok=True)
     children: list[subprocess.Popen[bytes]] = []
 
-    def spawn(
-        module: str, extra: list[str] | None = None, env_extra: dict[str, str] | None = None
-    ) -> None:
-        log_file = (logs / f"{module.rsplit('.', 1)[-1]}.log").open("ab")
-        children.append(
-            subprocess.Popen(
-                [sys.executable, "-m", module, *(extra or [])],
-                env={**env, **(env_extra or {})},
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-            )
-        )
+    def start(module: str, *args: str, **extra_env: str) -> None:
+        log = logs / f"{module.rsplit('.', 1)[-1]}.log"
+        children.append(spawn([sys.executable, "-m", module, *args], {**env, **extra_env}, log))
 
     started = ["nats", "postgres"] if servers.started else []
     try:
-        spawn(
-            "services.sandbox",
-            [
-                "--seed",
-                "1",
-                "--size",
-                "demo",
-                "--revio-port",
-                str(REVIO_PORT),
-                "--rmm-port",
-                str(RMM_PORT),
-                "--snapshot",
-                str(DATA_DIR / "sandbox.json"),
-            ],
-        )
-        started.append("sandbox")
-        wait_for_http(f"http://127.0.0.1:{RMM_PORT}/_sandbox/accounts")
-        for module, extra_env in PROCESSES:
-            if module_exists(module):
-                spawn(module, env_extra=extra_env)
-                started.append(module.rsplit(".", 1)[-1])
-        created = asyncio.run(
-            create_demo_tenant(
-                database_url,
-                env["REVSYNC_SECRET_KEY"],
-                revio_url=f"http://127.0.0.1:{REVIO_PORT}/v1",
-                rmm_url=f"http://127.0.0.1:{RMM_PORT}",
+        with stopping(children):
+            start(
+                "services.sandbox",
+                *("--seed", "1", "--size", "demo", "--snapshot", str(DATA_DIR / "sandbox.json")),
+                *("--revio-port", str(REVIO_PORT), "--rmm-port", str(RMM_PORT)),
             )
-        )
-        print(banner(started), flush=True)
-        if created and module_exists("services.console"):
-            initial_sync(env)
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
-    except KeyboardInterrupt:
-        pass
+            started.append("sandbox")
+            wait_for_http(f"http://127.0.0.1:{RMM_PORT}/_sandbox/accounts")
+            for module, extra_env in PROCESSES:
+                if module_exists(module):
+                    start(module, **extra_env)
+                    started.append(module.rsplit(".", 1)[-1])
+            created = asyncio.run(
+                create_demo_tenant(
+                    database_url,
+                    env["REVSYNC_SECRET_KEY"],
+                    revio_url=f"http://127.0.0.1:{REVIO_PORT}/v1",
+                    rmm_url=f"http://127.0.0.1:{RMM_PORT}",
+                )
+            )
+            print(banner(started, database_url, servers.nats_url), flush=True)
+            if created and module_exists("services.console"):
+                initial_sync(env)
+            wait_for_stop()
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut shutdown short
-        print("\nstopping ...", flush=True)
-        for child in children:
-            child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
         servers.stop()
         print("stopped.", flush=True)
 

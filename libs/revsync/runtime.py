@@ -14,10 +14,11 @@ broker first (in-flight messages finish or are redelivered) and then everything 
 """
 
 import asyncio
+import contextlib
 import signal
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import nats
@@ -38,6 +39,9 @@ from revsync.messaging.subscriber import DeliveryPolicy
 from revsync.settings import RuntimeSettings
 from revsync.telemetry import setup_telemetry
 from revsync.tenant_store import TenantCache, TenantStore
+
+if TYPE_CHECKING:
+    import uvicorn
 
 log = get_logger(__name__)
 
@@ -70,7 +74,31 @@ class ServiceContext:
 Setup = Callable[[ServiceContext], Awaitable[list[Coroutine[Any, Any, None]]]]
 
 
-async def _serve_health(ctx: ServiceContext, port: int) -> None:
+async def serve_http(config: "uvicorn.Config") -> None:
+    """Serve an HTTP app as a service's task. The service owns SIGINT and SIGTERM: uvicorn
+    would take them over and, when two servers of one process stop (the console and its
+    health port), hand back the wrong handler. When the task is cancelled (the service stops),
+    the server is stopped as uvicorn means it to be (`should_exit`) and waited for: cancelling
+    `serve()` itself logs its lifespan task's CancelledError as an ERROR."""
+    import uvicorn
+
+    class ServiceServer(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    server = ServiceServer(config)
+    serving = asyncio.ensure_future(server.serve())
+    try:
+        await asyncio.shield(serving)
+    except asyncio.CancelledError:
+        server.should_exit = True
+        await serving
+        raise
+
+
+def _health_config(ctx: ServiceContext, port: int) -> "uvicorn.Config":
+    """`/healthz`, `/readyz` and `/metrics`, run by `serve_http`."""
     import uvicorn
     from starlette.applications import Starlette
     from starlette.requests import Request
@@ -96,8 +124,10 @@ async def _serve_health(ctx: ServiceContext, port: int) -> None:
     app = Starlette(
         routes=[Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]
     )
-    server = uvicorn.Server(uvicorn.Config(app, host="0.0.0.0", port=port, log_level="warning"))
-    await server.serve()
+    # a probe still waiting on a lost database must not hold the stop up
+    return uvicorn.Config(
+        app, host="0.0.0.0", port=port, log_level="warning", timeout_graceful_shutdown=5
+    )
 
 
 async def start_context(name: str, settings: ServiceSettings) -> ServiceContext:
@@ -132,9 +162,9 @@ async def serve(name: str, setup: Setup, settings: ServiceSettings | None = None
         loop.add_signal_handler(sig, stop.set)
     await ctx.broker.start()
     tasks = [asyncio.create_task(coro) for coro in background]
-    if settings.service_port:
-        tasks.append(asyncio.create_task(_serve_health(ctx, settings.service_port)))
     log.info("service started", tasks=len(tasks))
+    if settings.service_port:
+        tasks.append(asyncio.create_task(serve_http(_health_config(ctx, settings.service_port))))
     try:
         await stop.wait()
     finally:

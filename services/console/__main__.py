@@ -7,7 +7,7 @@ from typing import Any
 
 import uvicorn
 from revsync.messaging.backlog import changes_waiting
-from revsync.runtime import ServiceContext, serve
+from revsync.runtime import ServiceContext, serve, serve_http
 
 from services.console.app import create_app
 from services.console.auth import Users
@@ -30,14 +30,12 @@ async def setup(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
     console = Console(
         pool=ctx.pool, settings=settings, mappings=CompanyServiceMappings(ctx.pool), js=ctx.js
     )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(console),
-            host=settings.console_host,
-            port=settings.console_port,
-            log_level="warning",
-            access_log=False,
-        )
+    http = uvicorn.Config(
+        create_app(console),
+        host=settings.console_host,
+        port=settings.console_port,
+        log_level="warning",
+        access_log=False,
     )
 
     async def pending() -> int:
@@ -46,7 +44,7 @@ async def setup(ctx: ServiceContext) -> list[Coroutine[Any, Any, None]]:
     async def behind() -> bool:
         return await changes_waiting(ctx.js, "CHANGES", DECIDING_CONSUMERS)
 
-    return [server.serve(), monitor(ctx.pool, settings.sync_quiet_s, pending, behind)]
+    return [serve_http(http), monitor(ctx.pool, settings.sync_quiet_s, pending, behind)]
 
 
 def main() -> None:

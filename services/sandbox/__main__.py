@@ -3,13 +3,15 @@
     python -m services.sandbox [--seed 1] [--size demo] [--revio-port 8081] [--rmm-port 8082]
                                [--host 127.0.0.1] [--only rmm|revio] [--snapshot FILE]
 
-With `--snapshot FILE`, state is restored from FILE when it exists and saved to it on exit.
+With `--snapshot FILE`, state is restored from FILE when it exists and saved to it on exit:
+on Ctrl-C (SIGINT) and on SIGTERM (`kill`, `docker stop`, Kubernetes) alike.
 """
 
 import argparse
 import asyncio
 import contextlib
 import gc
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -113,6 +115,9 @@ def main(argv: list[str] | None = None) -> None:
     apps = build_apps(arguments)
     if arguments.snapshot and arguments.snapshot.exists():
         restore(apps, arguments.snapshot)
+    # uvicorn stops on either signal, then raises it again: SIGTERM must then end up here as
+    # Ctrl-C does, not kill the process before its state is saved
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve(apps, arguments.host, started))
