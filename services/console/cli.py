@@ -124,14 +124,18 @@ def main_options(
     ctx.call_on_close(ctx.obj.close)
 
 
-def show_refusal(error: Refused) -> None:
+REFUSED = "Refused"
+NOTHING_SAVED = "Refused: nothing was saved"  # for the commands that save a document
+
+
+def show_refusal(error: Refused, title: str = REFUSED) -> None:
     response = error.response
     try:
         body = response.json()
     except ValueError:
         body = {"detail": response.text}
     if response.status_code == 422 and isinstance(body, dict) and "errors" in body:
-        table = Table("field", "problem", title="Refused: nothing was saved")
+        table = Table("field", "problem", title=title)
         for problem in body["errors"]:
             table.add_row(problem["field"], problem["message"])
         out.print(table)
@@ -140,15 +144,50 @@ def show_refusal(error: Refused) -> None:
         out.print(f"[red]{response.status_code}[/red] {detail}")
 
 
-def run_guarded(action: Any) -> Any:
+def run_guarded(action: Any, refused: str = REFUSED) -> Any:
     try:
         return action()
     except Refused as error:
-        show_refusal(error)
+        show_refusal(error, refused)
         raise typer.Exit(1) from None
     except httpx.HTTPError as error:
         out.print(f"[red]cannot reach the console:[/red] {error}")
         raise typer.Exit(2) from None
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    if not isinstance(error, yaml.MarkedYAMLError) or error.problem_mark is None:
+        return f"not valid YAML: {error}"
+    mark, context = error.problem_mark, error.context_mark
+    problem = f"not valid YAML at line {mark.line + 1}, column {mark.column + 1}: {error.problem}"
+    if error.context and context is not None:
+        problem += f" ({error.context} at line {context.line + 1}, column {context.column + 1})"
+    return problem
+
+
+def _not_a_mapping(document: object) -> str:
+    found = (
+        "is empty"
+        if document is None
+        else "holds a list"
+        if isinstance(document, list)
+        else f"holds a single value ({type(document).__name__})"
+    )
+    return f"must be a mapping of settings (name: ..., rmm: {{...}}, ...); it {found}"
+
+
+def read_settings_file(file: Path) -> dict[str, Any]:
+    """The settings document in `file` (YAML, or JSON, which YAML reads): a mapping. A file
+    that is not one stops the command (exit 2) with the file and the problem, before any call."""
+    try:
+        document = yaml.safe_load(file.read_bytes())
+    except yaml.YAMLError as error:
+        problem = _yaml_problem(error)
+    else:
+        if isinstance(document, dict):
+            return document
+        problem = _not_a_mapping(document)
+    raise typer.BadParameter(f"{file}: {problem}", param_hint="'--file' / '-f'")
 
 
 @app.command()
@@ -160,13 +199,39 @@ def configure(
     """Save settings and connections from a YAML (or JSON) file, checked live.
 
     A refused file changes nothing; each problem is shown by field."""
-    body = yaml.safe_load(file.read_text())
+    body = read_settings_file(file)
     method = "PATCH" if merge else "PUT"
-    saved = run_guarded(lambda: _api(ctx).call(method, "/api/settings", json=body))
-    out.print(f"[green]saved[/green] settings of tenant {saved['tenant']} ({saved['name']})")
+    saved = run_guarded(lambda: _api(ctx).call(method, "/api/settings", json=body), NOTHING_SAVED)
+    changed = saved.get("changed")
+    if changed == []:
+        out.print(f"nothing changed: settings of tenant {saved['tenant']} are as the file says")
+        return
+    what = f": {', '.join(changed)}" if changed else ""
+    out.print(f"[green]saved[/green] settings of tenant {saved['tenant']} ({saved['name']}){what}")
+
+
+def _read_run(api: Api, run_id: str) -> dict[str, Any]:
+    run: dict[str, Any] = run_guarded(lambda: api.call("GET", f"/api/sync-runs/{run_id}"))
+    return run
+
+
+def phase_line(run: dict[str, Any]) -> str:
+    """A run's phase line, from the API's run: "phase: writing (171 writes ...), ETA 40 s"."""
+    eta = run.get("eta_seconds")
+    activity = f" ({run['activity']})" if run.get("activity") else ""
+    return f"phase: {run['phase']}{activity}" + (f", ETA {eta:.0f} s" if eta else "")
+
+
+def decided_text(kind: dict[str, Any]) -> str:
+    """What is decided of one kind of a run's progress: "decided 37, 3 created"."""
+    if kind["decided"] is None:
+        return ""
+    created = f", {kind['created']} created" if kind.get("created") else ""
+    return f"decided {kind['decided']}{created}"
 
 
 def _watch(api: Api, run_id: str, poll_s: float) -> dict[str, Any]:
+    run = _read_run(api, run_id)  # a run that cannot be read is refused before any bar is drawn
     bars: dict[str, Any] = {}
     columns = (
         TextColumn("{task.description}"),
@@ -178,21 +243,18 @@ def _watch(api: Api, run_id: str, poll_s: float) -> dict[str, Any]:
     with Progress(*columns, console=out) as progress:
         phase = progress.add_task("phase: starting", total=None, decided="")
         while True:
-            run = run_guarded(lambda: api.call("GET", f"/api/sync-runs/{run_id}"))
-            eta = run.get("eta_seconds")
-            shown = f"phase: {run['phase']}" + (f", ETA {eta:.0f} s" if eta else "")
-            progress.update(phase, description=shown)
+            progress.update(phase, description=phase_line(run))
             for p in run["progress"]:
                 if p["kind"] not in bars:
                     bars[p["kind"]] = progress.add_task(p["label"], total=p["total"], decided="")
-                decided = f"decided {p['decided']}" if p["decided"] is not None else ""
                 progress.update(
-                    bars[p["kind"]], completed=p["seen"], total=p["total"], decided=decided
+                    bars[p["kind"]], completed=p["seen"], total=p["total"], decided=decided_text(p)
                 )
             if run["phase"] in TERMINAL:
                 progress.update(phase, total=1, completed=1)
-                return run  # type: ignore[no-any-return]
+                return run
             time.sleep(poll_s)
+            run = _read_run(api, run_id)
 
 
 @app.command()
@@ -304,6 +366,24 @@ def mappings_search(
     out.print(table)
 
 
+def _known_types(api: Api, asked: str) -> str:
+    """The comma-separated event types `asked`, each one the tenant's log holds or the audit
+    has words for (none recorded yet); another (a typo, most often) ends the command with the
+    types the log holds."""
+    from services.console.audit_words import WORDS
+
+    types = [t.strip() for t in asked.split(",") if t.strip()]
+    held: list[str] = run_guarded(lambda: api.call("GET", "/api/audit/types"))
+    unknown = [t for t in types if t not in held and t not in WORDS]
+    if unknown:
+        out.print(
+            f"[red]no event of type {', '.join(unknown)} in this tenant's log[/red]"
+            f" (check the spelling); it holds: {', '.join(held) or 'no events yet'}"
+        )
+        raise typer.Exit(1)
+    return ",".join(types)
+
+
 @app.command()
 def audit(
     ctx: typer.Context,
@@ -313,8 +393,10 @@ def audit(
     limit: int = 50,
 ) -> None:
     """The audit trail, newest first, in plain words."""
-    params = {"entity": entity, "type": type, "since": since, "limit": str(limit)}
-    entries = run_guarded(lambda: _api(ctx).call("GET", "/api/audit", params=params))
+    api = _api(ctx)
+    types = _known_types(api, type) if type else None
+    params = {"entity": entity, "type": types, "since": since, "limit": str(limit)}
+    entries = run_guarded(lambda: api.call("GET", "/api/audit", params=params))
     table = Table("when (UTC)", "entity", "decision", "by", "trace")
     for e in entries:
         table.add_row(
@@ -404,7 +486,7 @@ def tenants_create(
 
     Settings (and connections) come from --file, the same document as `configure`; the
     options win. Secrets are asked for (hidden) unless given or set in the environment."""
-    body: dict[str, Any] = dict(yaml.safe_load(file.read_text()) or {}) if file else {}
+    body = read_settings_file(file) if file else {}
     body["tenant"] = tenant_id
     if name:
         body["name"] = name
@@ -426,7 +508,7 @@ def tenants_create(
     if not revio.get("password"):
         revio["password"] = typer.prompt("Rev.io password", hide_input=True)
     body["rmm"], body["revio"] = rmm, revio
-    made = run_guarded(lambda: _api(ctx).call("POST", "/api/tenants", json=body))
+    made = run_guarded(lambda: _api(ctx).call("POST", "/api/tenants", json=body), NOTHING_SAVED)
     out.print(f"[green]created[/green] tenant {made['tenant']} ({made['name']})")
 
 
@@ -505,13 +587,22 @@ async def _replay(database_url: str) -> tuple[int, list[str], list[str]]:
     return read, [p.name for p in projections], missing
 
 
+NO_DATABASE = (
+    "replay rebuilds the projections of one database: name it with --database-url or"
+    " DATABASE_URL (after `make run`: `. .revsync/env && revsync replay`)"
+)
+
+
 @app.command("replay")
 def replay_command(
-    database_url: Annotated[str, typer.Option(envvar="DATABASE_URL")] = (
-        "postgresql://postgres@127.0.0.1:5432/revsync"
-    ),
+    database_url: Annotated[
+        str | None, typer.Option(envvar="DATABASE_URL", help="the revsync database (required)")
+    ] = None,
 ) -> None:
     """Drop every projection and rebuild it from the event log (one transaction)."""
+    if not database_url:
+        out.print(f"[red]no database given:[/red] {NO_DATABASE}")
+        raise typer.Exit(2)
     started = time.monotonic()
     read, names, missing = asyncio.run(_replay(database_url))
     out.print(

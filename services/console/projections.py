@@ -17,7 +17,9 @@ from revsync.tenant_store import DISABLED, ENABLED, LIFECYCLE_STREAM, set_enable
 
 from services.console.sync_runs import SyncRunsProjection
 
-SERVICES = ("company", "asset", "alert", "ticket", "cwrmm_connector", "revio_connector")
+# the services whose read models are folds of the log; the connectors keep what they saw of
+# the vendors (content hashes, watermarks, command outcomes), which no event holds
+SERVICES = ("company", "asset", "alert", "ticket")
 PLACES = ("projections", "projection", "state")
 
 

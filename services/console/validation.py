@@ -7,6 +7,7 @@ every rule (the API), a set limits the report to those fields (a wizard step).
 
 from collections.abc import Iterable
 
+import httpx
 from revsync.contracts.rmm import ALERT_TICKET_SOURCE
 from revsync.tenancy import Tenant
 from revsync.vendor.errors import VendorError, VendorErrorKind
@@ -156,6 +157,18 @@ def rmm_rules(tenant: Tenant, found: RmmLookups) -> list[FieldError]:
     return [e for e in errors if e is not None]
 
 
+def url_problem(url: str) -> str | None:
+    """Why `url` cannot be a base URL to send to (None when it can): it must parse, be
+    http(s) and name a host. Checked before any call: no use waiting for a vendor's answer."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as error:
+        return f"not a valid URL: {error}"
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        return "not a valid URL: expected http(s)://host[:port][/path]"
+    return None
+
+
 def offline_rules(tenant: Tenant) -> list[FieldError]:
     """Rules that need no vendor call."""
     s, errors = tenant.settings, []
@@ -172,6 +185,10 @@ def offline_rules(tenant: Tenant) -> list[FieldError]:
     if s.sync_alerts and not s.alert_ticket_type:
         errors.append(FieldError("alert_ticket_type", "required when alert sync is on"))
     rmm, revio = tenant.rmm, tenant.revio
+    for field, url in (("rmm.base_url", rmm.url), ("revio.base_url", revio.base_url)):
+        problem = url_problem(url)
+        if problem:
+            errors.append(FieldError(field, problem))
     if not rmm.client_id:
         errors.append(FieldError("rmm.client_id", "required"))
     if rmm.client_secret is None or not rmm.client_secret.get_secret_value():

@@ -113,3 +113,18 @@ async def test_a_create_is_retried_when_the_vendor_says_it_did_not_process_it():
     )
     response = await http.request("POST", "/x", "things", idempotent=False)
     assert response.status_code == 201 and len(seen) == 2
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [("http://[::1/x", "InvalidURL"), ("not a url", "UnsupportedProtocol")],
+    ids=["malformed", "no-http-scheme"],
+)
+async def test_a_url_that_cannot_be_sent_is_rejected_at_once_without_retry(url, problem):
+    async with httpx.AsyncClient() as client:  # the real transport: it refuses the scheme
+        http = VendorHttp("testvendor", f"unit-url-{problem}", client, None, lambda _: None)
+        with pytest.raises(VendorError) as raised:
+            await http.request("GET", url, "things")
+    assert raised.value.kind is VendorErrorKind.REJECTED and not raised.value.transient
+    assert raised.value.message.startswith("invalid URL: ")
+    assert calls_made(tenant=http.tenant_id) == {f"testvendor things {problem}": 1}

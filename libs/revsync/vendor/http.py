@@ -3,6 +3,8 @@
 - every call waits for its slot under the account's shared limits (queueing, not failing);
 - 429, 423 and 503 are retried after the vendor's `Retry-After`; other 5xx, timeouts and
   connection errors after a jittered exponential backoff; no other 4xx is ever retried;
+- a URL that cannot be sent (malformed, or not http/https) is a REJECTED `VendorError` at
+  once: a configuration mistake, never retried;
 - what is still failing after the retries becomes a classified `VendorError`, with the
   offending payload kept (truncated) for diagnosis;
 - every attempt is counted by endpoint and outcome.
@@ -160,6 +162,11 @@ class VendorHttp:
             response = await self.client.request(
                 method, url, headers=headers, params=params, json=json, content=content
             )
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol) as error:
+            count_call(self.tenant_id, self.vendor, endpoint, type(error).__name__)
+            raise VendorError(
+                VendorErrorKind.REJECTED, self.vendor, endpoint, f"invalid URL: {error}"
+            ) from error
         except httpx.TransportError as error:
             count_call(self.tenant_id, self.vendor, endpoint, type(error).__name__)
             raise

@@ -5,6 +5,7 @@ import asyncio
 import secrets
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -80,8 +81,12 @@ async def test_configure_saves_a_file_and_shows_each_refusal_by_field(
     assert saved.exit_code == 0, saved.output
     assert f"saved settings of tenant {accounts.tenant}" in saved.output
     assert refused.exit_code == 1
+    assert "Refused: nothing was saved" in refused.output
     assert "bill_profile" in refused.output and "inactive" in refused.output
     assert accounts.client_secret not in saved.output + refused.output
+    again = await revsync(served, *user, "configure", "--file", str(good))
+    assert again.exit_code == 0, again.output
+    assert f"nothing changed: settings of tenant {accounts.tenant}" in again.output
 
 
 async def test_sync_shows_progress_until_the_run_is_done_then_mappings_and_audit(
@@ -113,12 +118,84 @@ async def test_sync_shows_progress_until_the_run_is_done_then_mappings_and_audit
     assert "Linked to RMM company" in trail.output
 
 
+NOT_SETTINGS = [
+    pytest.param("name: [unclosed", "not valid YAML at line 1, column 16", id="invalid-yaml"),
+    pytest.param("- name: Acme\n", "must be a mapping of settings", id="a-list"),
+    pytest.param("Acme MSP\n", "must be a mapping of settings", id="a-scalar"),
+]
+
+
+@pytest.mark.parametrize(("content", "problem"), NOT_SETTINGS)
+@pytest.mark.parametrize(
+    "command", [["configure"], ["tenants", "create", "zz"]], ids=["configure", "tenants-create"]
+)
+def test_a_settings_file_that_is_not_a_mapping_is_explained_before_any_call(
+    command: list[str], content: str, problem: str, tmp_path: Path
+):
+    file = tmp_path / "bad.yaml"
+    file.write_text(content)
+    nobody = f"http://127.0.0.1:{free_port()}"  # a call would say "cannot reach the console"
+
+    shown = CliRunner().invoke(
+        cli,
+        ["--url", nobody, "--token", "t", *command, "--file", str(file)],
+        env={"COLUMNS": "400", "REVSYNC_RMM_CLIENT_SECRET": "s", "REVSYNC_REVIO_PASSWORD": "p"},
+    )
+
+    assert shown.exit_code == 2, shown.output
+    assert shown.exception is None or isinstance(shown.exception, SystemExit)
+    assert f"{file}: " in shown.output and problem in shown.output
+    assert "Traceback" not in shown.output and "cannot reach" not in shown.output
+
+
+async def test_read_only_mistakes_are_refused_without_saying_nothing_was_saved(
+    served: str, user: list[str], configured: Accounts
+):
+    mistakes = [
+        ["audit", "--since", "garbage"],
+        ["audit", "--limit", "0"],
+        ["sync", "--run", "nope"],
+        ["mappings", "confirm-all", "nope"],
+    ]
+    for mistake in mistakes:
+        refused = await revsync(served, *user, *mistake)
+
+        assert refused.exit_code == 1, (mistake, refused.output)
+        assert "Refused" in refused.output
+        assert "nothing was saved" not in refused.output, mistake
+
+
+async def test_watching_an_unknown_run_shows_the_404_and_no_progress(
+    served: str, user: list[str], configured: Accounts
+):
+    unknown = await revsync(served, *user, "sync", "--run", str(uuid.uuid4()))
+
+    assert unknown.exit_code == 1
+    assert "404" in unknown.output and "no sync run" in unknown.output
+    assert "phase" not in unknown.output
+
+
+async def test_an_event_type_the_log_does_not_hold_is_an_error_naming_those_it_does(
+    served: str, user: list[str], configured: Accounts
+):
+    bogus = await revsync(served, *user, "audit", "--type", "SettingsChanged, Bogus")
+    held = await revsync(served, *user, "audit", "--type", "SettingsChanged")
+    none_yet = await revsync(served, *user, "audit", "--type", "AlertSkipped")
+
+    assert none_yet.exit_code == 0, none_yet.output  # spelt right, none recorded yet
+    assert "check the spelling" not in none_yet.output
+    assert bogus.exit_code == 1
+    assert "no event of type Bogus" in bogus.output and "check the spelling" in bogus.output
+    assert "it holds: " in bogus.output and "SettingsChanged" in bogus.output
+    assert held.exit_code == 0, held.output
+
+
 async def test_a_refused_call_is_explained_and_fails(served: str, user: list[str]):
     unconfigured = await revsync(served, *user, "sync", "--no-wait")
     wrong = await revsync(served, "--user", "nobody", "--password", "x", "audit")
 
     assert unconfigured.exit_code == 1
-    assert "not configured" in unconfigured.output
+    assert "404" in unconfigured.output and "is not known" in unconfigured.output
     assert wrong.exit_code == 1
     assert "401" in wrong.output
 
@@ -162,11 +239,15 @@ async def test_replay_rebuilds_the_projections_from_the_event_log(
         )
 
         replayed = await asyncio.to_thread(
-            CliRunner().invoke, cli, ["replay", "--database-url", fresh_database]
+            CliRunner().invoke,
+            cli,
+            ["replay", "--database-url", fresh_database],
+            env={"COLUMNS": "400"},
         )
 
         assert replayed.exit_code == 0, replayed.output
         assert "sync-runs" in replayed.output and "company-links" in replayed.output
+        assert "no projections found" not in replayed.output  # every service's were
         after = (
             [dict(r) for r in await pool.fetch(runs)],
             [dict(r) for r in await pool.fetch(tenants)],
@@ -177,6 +258,14 @@ async def test_replay_rebuilds_the_projections_from_the_event_log(
         assert found is not None and found.name == "Replayed MSP"
     finally:
         await pool.close()
+
+
+def test_replay_without_a_database_refuses_and_says_where_to_find_it():
+    refused = CliRunner().invoke(cli, ["replay"], env={"DATABASE_URL": None, "COLUMNS": "400"})
+
+    assert refused.exit_code == 2
+    assert "--database-url or DATABASE_URL" in refused.output
+    assert ".revsync/env" in refused.output and "rebuilt" not in refused.output
 
 
 def test_sandbox_runs_the_sandboxes_with_their_options():
