@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 from pydantic import SecretStr
 
+from revsync.contracts.settings import settings_changes
 from revsync.db import Conn
 from revsync.eventlog.model import NO_STREAM, ConcurrencyError, NewEvent, RecordedEvent
 from revsync.secrets_box import SecretBox
@@ -64,8 +65,9 @@ class TenantStore:
         return self._box
 
     async def save(self, tenant: Tenant, actor: str) -> None:
-        """Record the settings (an event naming the secrets that changed, never their values),
-        update the tenants projection and store the new secrets, in one transaction."""
+        """Record the settings (an event naming the settings that changed, old -> new, and the
+        secrets that changed, never their values: `revsync.contracts.settings`), update the
+        tenants projection and store the new secrets, in one transaction."""
         async with UnitOfWork(self.pool, tenant.id, consumer="console", actor=actor) as uow:
             await self._save_in(uow, tenant)
 
@@ -102,8 +104,14 @@ class TenantStore:
     async def _save_in(self, uow: UnitOfWork, tenant: Tenant) -> None:
         secrets = _secrets_of(tenant)
         config = public_config(tenant)
-        event = NewEvent("SettingsChanged", {"config": config, "secrets_changed": sorted(secrets)})
-        await uow.append(SETTINGS_STREAM, [event])
+        data: dict[str, Any] = {"config": config, "secrets_changed": sorted(secrets)}
+        before = await uow.conn.fetchval(
+            "SELECT config FROM tenants WHERE tenant_id = $1 FOR UPDATE", tenant.id
+        )
+        if before is not None:  # a first save has none: `config` says it all
+            changes = settings_changes(before, config)
+            data["changes"] = [change.model_dump(mode="json") for change in changes]
+        await uow.append(SETTINGS_STREAM, [NewEvent("SettingsChanged", data)])
         await uow.conn.execute(
             "INSERT INTO tenants (tenant_id, name, enabled, config) VALUES ($1, $2, $3, $4)"
             " ON CONFLICT (tenant_id) DO UPDATE SET name = excluded.name,"

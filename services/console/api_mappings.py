@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Body, HTTPException, Query
 from pydantic import BaseModel
 
-from services.console.deps import Console, Ctx, CurrentUser, TenantId, Writer
+from services.console.deps import Console, Ctx, CurrentUser, KnownTenant, Writer
 from services.console.mappings import STATES, MappingError
 from services.console.search import rank
 
@@ -102,7 +102,7 @@ async def confirm_all(console: Console, tenant: str, run_id: UUID, actor: str) -
 @router.get("/mappings", summary="Mappings by state (suggested, linked, held, ...)")
 async def get_mappings(
     _: CurrentUser,
-    tenant: TenantId,
+    tenant: KnownTenant,
     console: Ctx,
     kind: Kind = "company",
     state: Annotated[str | None, Query(description=f"one of {', '.join(STATES)}")] = None,
@@ -116,7 +116,7 @@ async def get_mappings(
 @router.get("/mappings/unlinked", summary="Search the unlinked records of one side")
 async def get_unlinked(
     _: CurrentUser,
-    tenant: TenantId,
+    tenant: KnownTenant,
     console: Ctx,
     system: Annotated[Side, Query(description="rmm: RMM companies; revio: Rev.io customers")],
     q: str = "",
@@ -126,7 +126,7 @@ async def get_unlinked(
 
 @router.get("/mappings/{mapping_id}", summary="One mapping (its id is the Rev.io customer id)")
 async def get_mapping(
-    mapping_id: str, _: CurrentUser, tenant: TenantId, console: Ctx
+    mapping_id: str, _: CurrentUser, tenant: KnownTenant, console: Ctx
 ) -> dict[str, Any]:
     return await get_one(console, tenant, mapping_id)
 
@@ -135,7 +135,7 @@ async def get_mapping(
 async def confirm(
     mapping_id: str,
     principal: Writer,
-    tenant: TenantId,
+    tenant: KnownTenant,
     console: Ctx,
     body: Annotated[Choice | None, Body()] = None,
 ) -> dict[str, Any]:
@@ -148,7 +148,7 @@ async def confirm(
 async def reject(
     mapping_id: str,
     principal: Writer,
-    tenant: TenantId,
+    tenant: KnownTenant,
     console: Ctx,
     body: Annotated[Choice | None, Body()] = None,
 ) -> dict[str, Any]:
@@ -159,7 +159,7 @@ async def reject(
 
 @router.post("/mappings/{mapping_id}/unlink", summary="Undo a link (never relinked by automation)")
 async def unlink(
-    mapping_id: str, principal: Writer, tenant: TenantId, console: Ctx
+    mapping_id: str, principal: Writer, tenant: KnownTenant, console: Ctx
 ) -> dict[str, Any]:
     await act(console, tenant, mapping_id, "unlink", principal.username)
     return await get_one(console, tenant, mapping_id)
@@ -167,7 +167,7 @@ async def unlink(
 
 @router.post("/mappings", status_code=201, summary="Link a Rev.io customer to an RMM company")
 async def post_mapping(
-    body: ManualLink, principal: Writer, tenant: TenantId, console: Ctx
+    body: ManualLink, principal: Writer, tenant: KnownTenant, console: Ctx
 ) -> dict[str, Any]:
     await link(console, tenant, body, principal.username)
     return await get_one(console, tenant, body.revio_customer_id)
@@ -175,6 +175,6 @@ async def post_mapping(
 
 @router.post("/sync-runs/{run_id}/confirm-all", summary="Confirm every suggestion of a run")
 async def post_confirm_all(
-    run_id: UUID, principal: Writer, tenant: TenantId, console: Ctx
+    run_id: UUID, principal: Writer, tenant: KnownTenant, console: Ctx
 ) -> dict[str, Any]:
     return await confirm_all(console, tenant, run_id, principal.username)

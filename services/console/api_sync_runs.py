@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from services.console.deps import Ctx, CurrentUser, TenantId, Writer
+from services.console.deps import Ctx, CurrentUser, KnownTenant, Writer, tenant_not_known
 from services.console.sync_progress import load_progress
 from services.console.sync_runs import RunAlreadyActive, cancel_run, start_run
 
@@ -31,7 +31,7 @@ async def start(console: Ctx, tenant: str, actor: str, kind: str) -> UUID:
     """Start a run; HTTPException 404 (no tenant) or 409 (disabled, or one is in progress)."""
     found = await console.tenants.load(tenant, with_secrets=False)
     if found is None:
-        raise HTTPException(404, f"tenant {tenant} is not configured yet")
+        raise tenant_not_known(tenant)
     if not found.enabled:
         raise HTTPException(409, f"tenant {tenant} is disabled: an operator enables it first")
     try:
@@ -44,7 +44,7 @@ async def start(console: Ctx, tenant: str, actor: str, kind: str) -> UUID:
 
 @router.post("", status_code=201, summary="Start a sync run (durable: runs server-side)")
 async def post_run(
-    principal: Writer, tenant: TenantId, console: Ctx, body: StartRun | None = None
+    principal: Writer, tenant: KnownTenant, console: Ctx, body: StartRun | None = None
 ) -> Any:
     try:
         run_id = await start(console, tenant, principal.username, (body or StartRun()).kind)
@@ -56,7 +56,7 @@ async def post_run(
 
 
 @router.get("", summary="Recent sync runs, newest first")
-async def list_runs(_: CurrentUser, tenant: TenantId, console: Ctx) -> list[dict[str, Any]]:
+async def list_runs(_: CurrentUser, tenant: KnownTenant, console: Ctx) -> list[dict[str, Any]]:
     rows = await console.pool.fetch(
         "SELECT run_id, kind, phase, started_at, started_by, finished_at FROM sync_runs"
         " WHERE tenant_id = $1 ORDER BY started_at DESC LIMIT 50",
@@ -76,12 +76,12 @@ async def list_runs(_: CurrentUser, tenant: TenantId, console: Ctx) -> list[dict
 
 
 @router.get("/{run_id}", summary="Phase, progress per entity kind (seen/decided/total), ETA")
-async def get_run(run_id: UUID, _: CurrentUser, tenant: TenantId, console: Ctx) -> Any:
+async def get_run(run_id: UUID, _: CurrentUser, tenant: KnownTenant, console: Ctx) -> Any:
     return await run_json(console, tenant, run_id)
 
 
 @router.post("/{run_id}/cancel", summary="Abandon a run in progress")
-async def cancel(run_id: UUID, principal: Writer, tenant: TenantId, console: Ctx) -> Any:
+async def cancel(run_id: UUID, principal: Writer, tenant: KnownTenant, console: Ctx) -> Any:
     await run_json(console, tenant, run_id)  # 404 for a run this tenant does not have
     if not await cancel_run(console.pool, tenant, run_id, principal.username):
         raise HTTPException(409, f"sync run {run_id} is not in progress")

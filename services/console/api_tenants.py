@@ -2,9 +2,10 @@
 tenants; a tenant's admin may also export its own event log (JSON lines).
 
 Creation takes a settings document (see settings_doc.py) with the tenant's id in `tenant`,
-checked against the live systems like `PUT /api/settings`. Every change but deletion is an
-event on the tenant's `tenant` stream, with the actor; deletion is logged. Secrets are
-write-only: no response holds one."""
+checked against the live systems like `PUT /api/settings`, and is the one creation every
+way of creating a tenant shares (`settings_service.create_tenant`, also behind the wizard).
+Every change but deletion is an event on the tenant's `tenant` stream, with the actor;
+deletion is logged. Secrets are write-only: no response holds one."""
 
 from typing import Annotated, Any
 
@@ -17,8 +18,8 @@ from revsync.tenant_store import TenantExists, UnknownTenant
 from services.console.api_settings import REFUSED, refused
 from services.console.auth import Principal
 from services.console.deps import Console, Ctx, CurrentUser
-from services.console.settings_doc import FieldError, build_candidate
-from services.console.settings_service import settings_document
+from services.console.settings_doc import FieldError
+from services.console.settings_service import create_tenant, settings_document
 from services.console.tenants import (
     DeleteRefused,
     NoSuchTenant,
@@ -99,18 +100,12 @@ async def post_tenant(
     assert isinstance(tenant_id, str)
     if await console.tenants.load(tenant_id, with_secrets=False) is not None:
         raise HTTPException(409, f"tenant {tenant_id} exists already")
-    candidate = build_candidate(tenant_id, None, body, replace=True)
-    if candidate.errors:
-        return refused(candidate.errors)
-    assert candidate.checked is not None and candidate.to_save is not None
-    errors = await console.validator.validate(candidate.checked)
-    if errors:
-        return refused(errors)
     try:
-        await console.tenants.create(candidate.to_save, actor=principal.username)
+        created = await create_tenant(console, tenant_id, body, principal.username)
     except TenantExists:
         raise HTTPException(409, f"tenant {tenant_id} exists already") from None
-    log.info("tenant created", tenant_id=tenant_id, actor=principal.username)
+    if created.errors:
+        return refused(created.errors)
     return JSONResponse(await settings_document(console, tenant_id), status_code=201)
 
 

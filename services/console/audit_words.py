@@ -35,6 +35,7 @@ WHY = {
     "bill_profile_or_identity_missing": "no bill profile or identity is configured",
     "revio_customer_creation_failed": "creating its Rev.io customer failed",
 }
+PRODUCTS = {"rmm": "RMM", "revio": "Rev.io"}  # a side, system or name part as people say it
 RULES = {
     "strong_key": "the Rev.io id it carries",
     "exact_name": "the same normalized name",
@@ -45,7 +46,35 @@ RULES = {
     "created_in_revio": "created in Rev.io by revsync",
     "manual_link": "linked by hand",
     "suggestion_confirmed": "a suggestion confirmed by a person",
+    "same_address": "the same address",
+    "same_name": "the same name",
 }
+SECRETS = {
+    "rmm.client_secret": "RMM client secret",
+    "revio.password": "Rev.io password",
+    "revio.subscription_key": "Rev.io subscription key",
+}
+SETTINGS = {  # a setting's name in words, where the generic rule (`setting_words`) reads badly
+    "min_alert_severity": "minimum alert severity",
+    "rmm_to_revio_sync": "RMM -> Rev.io updates",
+    "revio_to_rmm_tickets": "Rev.io -> RMM tickets",
+    "write_revio_id_to_rmm": "writing the Rev.io id back to RMM",
+    "auto_close_on_alert_clear": "auto-close on alert clear",
+    "asset_sync_enabled": "asset sync",
+    "default_service_board": "RMM service board",
+    "default_ticket_source": "RMM ticket source",
+    "revio.base_url": "Rev.io API URL",
+    "rmm.base_url": "RMM base URL",
+}
+
+
+def products(text: str) -> str:
+    """`rmm` and `revio` (as words of an internal name) as the products are called."""
+    return re.sub(r"\b(rmm|revio)\b", lambda m: PRODUCTS[m.group(1).lower()], text, flags=re.I)
+
+
+def _side(value: Any) -> str:
+    return PRODUCTS.get(str(value), str(value) if value else "?")
 
 
 def _fill(template: str, data: Data) -> str:
@@ -64,7 +93,7 @@ def reason_words(data: Data) -> str | None:
     if not reason:
         return None
     template = WHY.get(str(reason))
-    return _fill(template, data) if template else str(reason).replace("_", " ")
+    return _fill(template, data) if template else products(str(reason).replace("_", " "))
 
 
 def _by(data: Data) -> str:
@@ -101,14 +130,45 @@ def _parked(d: Data) -> str:
     return f"Waiting: {reason_words(d) or 'parked'}"
 
 
+def setting_words(name: str) -> str:
+    """`min_alert_severity` -> "minimum alert severity", `rmm.client_id` -> "RMM client id"."""
+    return SETTINGS.get(name) or products(name.replace(".", " ").replace("_", " "))
+
+
+def value_words(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if value is None or value == "" or value == []:
+        return "none"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
 def _settings_changed(d: Data) -> str:
-    names = {
-        "rmm.client_secret": "RMM client secret",
-        "revio.password": "Rev.io password",
-        "revio.subscription_key": "Rev.io subscription key",
-    }
-    changed = [names.get(s, s) for s in d.get("secrets_changed", [])]
-    return "Settings saved" + (f"; new {', '.join(changed)}" if changed else "")
+    """Which settings changed, old -> new (events recorded before `changes` existed, and a
+    tenant's first save, have none), and which secrets were set (never their values)."""
+    changed = [
+        f"{setting_words(str(c.get('field')))} {value_words(c.get('old'))}"
+        f" -> {value_words(c.get('new'))}"
+        for c in d.get("changes") or []
+    ]
+    secrets = [SECRETS.get(s, s) for s in d.get("secrets_changed") or []]
+    return (
+        "Settings saved"
+        + (f": {', '.join(changed)}" if changed else "")
+        + (f"; new {', '.join(secrets)}" if secrets else "")
+    )
+
+
+def _claimed(d: Data) -> str:
+    how = RULES.get(str(d.get("rule")), reason_words(d) or "")
+    customer = d.get("revio_customer_id") or "?"
+    return f"Linked to Rev.io customer {customer}" + (f" ({how})" if how else "")
+
+
+def _verb_system(d: Data) -> str:
+    return _side(str(d.get("verb") or "").split(".")[0])
 
 
 def _listing(d: Data) -> str:
@@ -187,6 +247,22 @@ WORDS: dict[str, Callable[[Data], str]] = {
         f" ({d.get('revio_value')!r} over {d.get('rmm_value')!r})"
     ),
     "RmmSiteCreationRequested": lambda d: f"Asked RMM for a site for address {d.get('address_id')}",
+    "RmmSiteCreated": lambda d: (
+        f"RMM site {d.get('site_id')} created for Rev.io address {d.get('address_id')}"
+    ),
+    "RmmSiteMatched": lambda d: (
+        f"Rev.io address {d.get('address_id')} matched to RMM site {d.get('site_id')}"
+        f" ({RULES.get(str(d.get('rule')), reason_words(d) or 'matched')})"
+    ),
+    "RmmSiteUpdateRequested": lambda d: (
+        f"Sent to RMM site {d.get('site_id')}: " + ", ".join(sorted(d.get("changes", {})))
+    ),
+    "RmmCompanyClaimed": _claimed,
+    "RmmCompanyReleased": lambda d: (
+        f"Unlinked from Rev.io customer {d.get('revio_customer_id') or '?'}{_by(d)}"
+    ),
+    "SyncBaselineUpdated": lambda d: "RMM and Rev.io agree: nothing to send",
+    "CompanyCommandSucceeded": lambda d: f"The update landed in {_verb_system(d)}",
     "CompanyCommandFailed": _failed("An RMM or Rev.io update"),
     "InboundUpdateConflicted": lambda d: (
         "Not written to Rev.io: " + ", ".join(d.get("fields") or []) + " changed there"
@@ -205,34 +281,49 @@ WORDS: dict[str, Callable[[Data], str]] = {
     "AssetUpsertFailed": _failed("Recording the asset"),
     "RevioIdWriteBackRequested": lambda d: f"Writing Rev.io id {d.get('value')} into RMM",
     "RevioIdWriteBackSkipped": _skipped,
-    "RevioIdWriteBackFailed": _failed("Writing the Rev.io id back"),
+    "RevioIdWrittenBack": lambda d: (
+        f"Rev.io id {d.get('value')} written into the RMM endpoint {d.get('endpoint_id')}"
+    ),
+    "RevioIdWriteBackFailed": _failed("Writing the Rev.io id back into RMM"),
+    "EndpointReplaced": lambda d: (
+        f"Same serial number: the asset now follows RMM endpoint {d.get('endpoint_id')}"
+        f" (was {d.get('previous_endpoint_id')})"
+    ),
     "EndpointDeletionIgnored": lambda d: f"Deletion ignored: {reason_words(d)}",
     # ticket service
     "TicketSkipped": _skipped,
-    "TicketLinkRequested": lambda d: f"Creating its counterpart in {d.get('target', '?')}",
+    "TicketLinkRequested": lambda d: f"Creating its counterpart in {_side(d.get('target'))}",
     "TicketLinked": lambda d: (
         f"Tickets linked: RMM {d.get('rmm_ticket_id')} and Rev.io {d.get('revio_ticket_id')}"
     ),
     "TicketLinkFailed": _failed("Creating the counterpart ticket"),
     "TicketFieldSynced": lambda d: (
-        f"{d.get('field')} copied from {d.get('from_side')} to {d.get('to_side')}"
+        f"{d.get('field')} copied from {_side(d.get('from_side'))} to {_side(d.get('to_side'))}"
     ),
     "TicketConflictResolved": lambda d: (
         f"Conflict on {d.get('field')}: kept the value from"
-        f" {d.get('kept_from')} ({reason_words(d)})"
+        f" {_side(d.get('kept_from'))} ({reason_words(d)})"
     ),
-    "TicketClosed": lambda d: f"Closed on {d.get('closed_on')}, so closed on the other side",
-    "NoteCarried": lambda d: f"Note copied ({str(d.get('direction', '')).replace('_', ' ')})",
+    "TicketFieldConfirmed": lambda d: (
+        f"{_side(d.get('side'))} shows the {d.get('field')} agreed on: nothing to do"
+    ),
+    "TicketClosed": lambda d: f"Closed in {_side(d.get('closed_on'))}, so closed on the other side",
+    "NoteCarried": lambda d: (
+        f"Note copied ({products(str(d.get('direction') or '').replace('_', ' '))})"
+    ),
     "NoteQueued": lambda d: "Note waits for its ticket to exist",
     "TicketCommandFailed": _failed("A ticket update"),
-    "TicketDeleted": lambda d: f"Deleted on {d.get('side')}: the link stops syncing",
+    "TicketDeleted": lambda d: f"Deleted in {_side(d.get('side'))}: the link stops syncing",
     # connectors and the console
     "CommandExecuted": lambda d: (
         f"Executed {d.get('subject', '?')}: {d.get('status', '?')}"
         + (f" ({d['reason']})" if d.get("reason") else "")
     ),
     "SettingsChanged": _settings_changed,
-    "TenantCreated": lambda d: f"Tenant created: {d.get('name', '?')}",
+    "TenantCreated": lambda d: (
+        f"Tenant created: {d.get('name', '?')}"
+        + ("; not served until its setup is finished" if d.get("enabled") is False else "")
+    ),
     "TenantDisabled": lambda d: "Tenant disabled: nothing is synced until it is enabled again",
     "TenantEnabled": lambda d: "Tenant enabled: syncing resumes",
     "SyncRunStarted": lambda d: (
@@ -246,7 +337,7 @@ WORDS: dict[str, Callable[[Data], str]] = {
 
 
 def humanize(type_name: str) -> str:
-    words = re.sub(r"(?<!^)(?=[A-Z])", " ", type_name).lower()
+    words = products(re.sub(r"(?<!^)(?=[A-Z])", " ", type_name).lower())
     return words[:1].upper() + words[1:]
 
 

@@ -85,6 +85,20 @@ async def authenticated(request: Request) -> Principal:
 CurrentUser = Annotated[Principal, Depends(authenticated)]
 
 
+def presents_credentials(request: Request) -> bool:
+    return bool(request.headers.get("authorization")) or SESSION_COOKIE in request.cookies
+
+
+async def caller_if_any(request: Request) -> Principal | None:
+    """The caller of a route open to anonymous callers: None when the request presents no
+    credentials; credentials that do not verify are refused (401) as on every other route,
+    never taken for anonymous."""
+    return await authenticated(request) if presents_credentials(request) else None
+
+
+Caller = Annotated[Principal | None, Depends(caller_if_any)]
+
+
 def writer(principal: CurrentUser) -> Principal:
     if not principal.can_write:
         raise HTTPException(403, "this user may only read")
@@ -118,5 +132,21 @@ async def tenant_scope(request: Request, principal: CurrentUser) -> str:
     raise TenantNeeded(f"this operator sees {len(ids)} tenants: pass ?tenant=<id>")
 
 
+async def known_tenant(request: Request, tenant: Annotated[str, Depends(tenant_scope)]) -> str:
+    """The tenant of this request, which must exist (a disabled one does): 404 otherwise. A
+    user of one tenant asking for another was refused (403) before any lookup, so only an
+    operator learns whether a tenant exists."""
+    if await get_console(request).tenants.load(tenant, with_secrets=False) is None:
+        raise tenant_not_known(tenant)
+    return tenant
+
+
+def tenant_not_known(tenant: str) -> HTTPException:
+    return HTTPException(404, f"tenant {tenant!r} is not known")
+
+
 TenantId = Annotated[str, Depends(tenant_scope)]
+"""The tenant a request names, which may not exist yet: only for saving settings (which
+creates it). Every other tenant-scoped route takes `KnownTenant`."""
+KnownTenant = Annotated[str, Depends(known_tenant)]
 Ctx = Annotated[Console, Depends(get_console)]

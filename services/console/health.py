@@ -275,6 +275,10 @@ async def command_windows(pool: asyncpg.Pool, tenant_id: str | None) -> list[dic
 
 
 async def quota(pool: asyncpg.Pool, tenant_id: str | None) -> list[dict[str, Any]]:
+    """Per vendor and bucket: today's calls, the daily limit and how long callers queue.
+    The shared limiter counts calls per day only for a vendor with a daily limit
+    (`DAILY_LIMITS`): for it a bucket without a count today made no call today (0); for the
+    others (the RMM) `used_today` is None: not counted."""
     where, args = _tenant_clause(tenant_id)
     daily_where = (where + " AND" if where else "WHERE") + " day = (now() AT TIME ZONE 'utc')::date"
     daily = await pool.fetch(
@@ -304,13 +308,14 @@ async def quota(pool: asyncpg.Pool, tenant_id: str | None) -> list[dict[str, Any
             }
         )
     for (vendor, bucket), seconds in sorted(queued.items()):
+        counted = vendor in DAILY_LIMITS
         found.append(
             {
                 "vendor": vendor,
                 "bucket": bucket,
-                "used_today": None,
+                "used_today": 0 if counted else None,
                 "daily_limit": DAILY_LIMITS.get(vendor),
-                "used_fraction": None,
+                "used_fraction": 0.0 if counted else None,
                 "queued_seconds": round(seconds, 2),
             }
         )

@@ -10,7 +10,8 @@ plus `name`, `enabled` and the two connections:
 
 `enabled` is changed by the tenant lifecycle (api_tenants.py), not by a settings save.
 Secrets are write-only: a document never contains them (only `client_secret_set`, ...); in an
-update, an absent, null or empty secret keeps the stored one.
+update, an absent, null or empty secret keeps the stored one, and so does the stored value
+given again (it is not a new secret: the save names only secrets that really change).
 """
 
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from revsync.tenant_store import SECRET_FIELDS, public_config
 SETTING_NAMES: tuple[str, ...] = tuple(SyncSettings.model_fields)
 SECTIONS: dict[str, type[BaseModel]] = {"rmm": RmmConnection, "revio": RevioConnection}
 TOP_LEVEL = {"name", "enabled", "rmm", "revio", *SETTING_NAMES}
+ECHOED = {"tenant", "changed"}  # in a document or a save's answer: ignored in an update
 SECRETS_BY_SECTION: dict[str, set[str]] = {
     section: {name for key, (s, name) in SECRET_FIELDS.items() if s == section}
     for section in SECTIONS
@@ -86,6 +88,11 @@ def _first_per_field(errors: list[FieldError]) -> list[FieldError]:
     return list(seen.values())
 
 
+def _stored_secret(stored: BaseModel | None, key: str) -> str | None:
+    value: SecretStr | None = getattr(stored, key, None)
+    return value.get_secret_value() if value is not None else None
+
+
 def _section(
     name: str,
     given: Any,
@@ -108,7 +115,7 @@ def _section(
         offered = given.pop(key, None)
         if offered is not None and not isinstance(offered, str):
             candidate.errors.append(FieldError(f"{name}.{key}", "must be a string"))
-        elif offered:
+        elif offered and offered != _stored_secret(stored, key):
             new[key] = SecretStr(offered)
             candidate.new_secrets.append(f"{name}.{key}")
     for key in list(given):
@@ -125,7 +132,7 @@ def build_candidate(tenant_id: str, current: Tenant | None, body: Any, replace: 
     if not isinstance(body, dict):
         candidate.errors.append(FieldError("settings", "the body must be a JSON object"))
         return candidate
-    for key in sorted(set(body) - TOP_LEVEL - {"tenant"}):
+    for key in sorted(set(body) - TOP_LEVEL - ECHOED):
         candidate.errors.append(FieldError(key, "unknown setting"))
     if body.get("tenant") not in (None, tenant_id):
         candidate.errors.append(FieldError("tenant", f"this document is for tenant {tenant_id}"))

@@ -1,5 +1,9 @@
-"""A tenant's lifecycle beyond its settings: the list, the export of its event log (JSON
-lines), and its deletion.
+"""A tenant's lifecycle beyond its settings: the list, whether its setup is finished, the
+export of its event log (JSON lines), and its deletion.
+
+A tenant created disabled (the wizard creates it so at its first step) waits for its setup:
+it is not served (no polls, no decisions) until the wizard's Finish turns it on. Once
+enabled or disabled since, it is the operator's to enable or disable.
 
 Deletion is the one lifecycle change that is not an event (it removes the tenant's log): it
 is logged, and refused unless the tenant is disabled and its newest export holds every one
@@ -14,7 +18,9 @@ from typing import Any
 import asyncpg
 import orjson
 from revsync.db import Conn
+from revsync.eventlog import EventStore, RecordedEvent
 from revsync.logs import get_logger
+from revsync.tenant_store import CREATED, LIFECYCLE_STREAM
 
 log = get_logger(__name__)
 _TENANT_TABLES = (
@@ -70,6 +76,20 @@ async def list_tenants(pool: asyncpg.Pool, only: str | None = None) -> list[dict
         }
         for row in rows
     ]
+
+
+def waits_for_setup(lifecycle: list[RecordedEvent]) -> bool:
+    """Whether a tenant's lifecycle says its setup is unfinished: created disabled, and
+    neither enabled nor disabled since."""
+    return (
+        len(lifecycle) == 1
+        and lifecycle[0].type == CREATED
+        and lifecycle[0].data.get("enabled") is False
+    )
+
+
+async def setup_unfinished(pool: asyncpg.Pool, tenant_id: str) -> bool:
+    return waits_for_setup(await EventStore(pool).read_stream(tenant_id, LIFECYCLE_STREAM))
 
 
 def event_line(row: asyncpg.Record) -> bytes:

@@ -1,15 +1,15 @@
 """The health page: consumer lag (everyone's, and the tenant's part), last polls, vendor
 quota, commands waiting their turn, and dead letters with retry."""
 
-from fastapi import APIRouter, HTTPException
+from fastapi import HTTPException
 from fastapi.responses import RedirectResponse, Response
 
 from services.console.dead_letters import DeadLetterNotFound, list_dead_letters, retry
 from services.console.health import health
-from services.console.pages.common import Page
+from services.console.pages.common import Page, page_router
 from services.console.pages.html import esc, page, post_form, table, url
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 CONSUMER_COLUMNS = [
     "Service",
     "Consumer",
@@ -51,7 +51,7 @@ async def health_page(ctx: Page, done: str | None = None) -> Response:
         [
             esc(q["vendor"]),
             esc(q["bucket"]),
-            esc(q["used_today"]),
+            esc("not counted" if q["used_today"] is None else q["used_today"]),
             esc(q["daily_limit"] or "per window"),
             esc(q["queued_seconds"]),
         ]

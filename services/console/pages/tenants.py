@@ -1,13 +1,25 @@
 """The tenant picker of operators (who see every tenant)."""
 
-from fastapi import APIRouter, HTTPException, Request
+from typing import Any
+
+from fastapi import HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from revsync.contracts.subjects import validate_tenant_id
 
-from services.console.deps import CurrentUser, form_fields, get_console
+from services.console.auth import Principal
+from services.console.deps import CurrentUser, TenantNeeded, form_fields, get_console, tenant_scope
+from services.console.pages.common import page_router
 from services.console.pages.html import esc, page, post_form
+from services.console.tenants import list_tenants
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
+
+
+def _row(principal: Principal, tenant: dict[str, Any]) -> str:
+    tenant_id = tenant["tenant"]
+    choose = post_form(principal, "/tenants/select", tenant_id, "secondary", {"tenant": tenant_id})
+    state = "" if tenant["enabled"] else ' <span class="tag">disabled</span>'
+    return f"<li>{choose} {esc(tenant['name'])}{state}</li>"
 
 
 @router.get("/tenants")
@@ -15,22 +27,23 @@ async def tenants_page(request: Request, principal: CurrentUser) -> Response:
     if not principal.is_operator:
         return RedirectResponse("/", status_code=303)
     console = get_console(request)
-    ids = await console.tenants.list_ids(enabled_only=False)
-    rows = "".join(
-        f"<li>{post_form(principal, '/tenants/select', t, 'secondary', {'tenant': t})}</li>"
-        for t in ids
-    )
+    rows = "".join(_row(principal, t) for t in await list_tenants(console.pool))
     body = (
         f"<div class='card'><p>Choose the tenant to look at.</p><ul>{rows or '<li>none yet</li>'}"
         "</ul></div><div class='card'><h2>New tenant</h2><form method='post'"
         " action='/tenants/select'>"
         f"<input type='hidden' name='csrf_token' value='{esc(principal.csrf_token)}'>"
         "<div class='field'><label for='f-tenant'>Tenant id</label><div class='help'>Lowercase"
-        " letters, digits, '-' or '_'; the wizard then configures it.</div>"
+        " letters, digits, '-' or '_'; the wizard then configures it. Its first step creates"
+        " it, disabled: it is served once the wizard's last step is done.</div>"
         "<input type='text' id='f-tenant' name='tenant'></div>"
         "<button type='submit'>Configure</button></form></div>"
     )
-    return page("Tenants", body, principal, tenant=principal.selected_tenant)
+    try:
+        in_view: str | None = await tenant_scope(request, principal)
+    except TenantNeeded:
+        in_view = None
+    return page("Tenants", body, principal, tenant=in_view)
 
 
 @router.post("/tenants/select")

@@ -2,17 +2,23 @@
 Sync, Ticket & Alert Settings, Finish.
 
 Each step saves its own fields (checked live, like the API; a refused step saves nothing and
-shows each error next to its field), dropdowns list what the systems really hold, and the
-last step checks everything and starts the initial sync.
+shows each error next to its field; a step that changes nothing records nothing), dropdowns
+list what the systems really hold, and the last step checks everything and starts the
+initial sync.
+
+A new tenant is created at its first step, disabled (`settings_service.create_tenant`): it is
+not served until the last step checks everything and turns it on (`finish_setup`).
 """
 
 from typing import Any
+from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
+from services.console.api_sync_runs import start
 from services.console.deps import form_fields
-from services.console.pages.common import Page, PageCtx
+from services.console.pages.common import Page, PageCtx, page_router
 from services.console.pages.html import (
     checkbox,
     esc,
@@ -27,12 +33,22 @@ from services.console.pages.wizard_steps import BY_SLUG, STEP_OF_FIELD, STEPS, S
 from services.console.settings_doc import FieldError
 from services.console.settings_service import (
     check_stored,
+    finish_setup,
     lookups,
     save_settings,
     settings_document,
 )
+from services.console.sync_runs import active_run
+from services.console.tenants import setup_unfinished
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
+FINISH_LABEL = "Turn the tenant on and start the initial sync"
+SAVED = {  # `?saved=` after a step: what the save did
+    "changed": "Saved.",
+    "unchanged": "Nothing to save: nothing changed.",
+    "created": "Saved: the tenant is created. It is not served (no polls, no decisions)"
+    " until its setup is finished at the last step.",
+}
 
 
 def _value(doc: dict[str, Any] | None, name: str) -> Any:
@@ -166,35 +182,63 @@ def submitted_values(step: Step, form: dict[str, list[str]]) -> dict[str, Any]:
     return found
 
 
-async def finish(ctx: PageCtx, flash: str | None = None) -> Response:
-    doc = await settings_document(ctx.console, ctx.tenant)
-    if doc is None:
+def _finish_action(ctx: PageCtx, enabled: bool, waiting: bool, running: UUID | None) -> str:
+    """What the Finish step offers once everything checks out."""
+    if running is not None:
+        return (
+            f'<p id="finish-running">A sync run is in progress: <a href="/sync/{running}">'
+            "follow it</a>.</p>"
+        )
+    if waiting:
+        return post_form(ctx.principal, "/wizard/finish", FINISH_LABEL)
+    if not enabled:
+        return (
+            '<p id="finish-disabled">This tenant is disabled: nothing is polled or decided'
+            f" until an operator enables it (<code>revsync tenants enable {esc(ctx.tenant)}"
+            "</code>).</p>"
+        )
+    return post_form(ctx.principal, "/sync", "Start the initial sync", "", {"kind": "initial"})
+
+
+async def finish(ctx: PageCtx, flash: str | None = None, status_code: int = 200) -> Response:
+    console = ctx.console
+    tenant = await console.tenants.load(ctx.tenant)
+    doc = await settings_document(console, ctx.tenant)
+    if tenant is None or doc is None:
         return RedirectResponse("/wizard/initial", status_code=303)
-    errors = await check_stored(ctx.console, ctx.tenant) or []
+    errors = await check_stored(console, ctx.tenant) or []
+    found = await lookups(console, tenant)
     rows = []
     for step in STEPS[:-1]:
         for spec in step.specs:
-            value = _value(doc, spec.name)
             if spec.kind == "secret":
-                value = "stored" if _value(doc, f"{spec.name}_set") else "not set"
-            elif isinstance(value, list):
-                value = ", ".join(value)
-            rows.append([esc(step.title), esc(spec.label), esc(value)])
+                shown = "stored" if _value(doc, f"{spec.name}_set") else "not set"
+            else:
+                shown = spec.words(_value(doc, spec.name), found)
+            rows.append([esc(step.title), esc(spec.label), esc(shown)])
+    waiting = await setup_unfinished(console.pool, ctx.tenant)
+    state = (
+        '<p class="muted" id="finish-waiting">This tenant is not served yet: nothing is polled'
+        " or decided until its setup is finished here.</p>"
+        if waiting
+        else ""
+    )
     if errors:
         items = "".join(
             f'<li><a href="/wizard/{_step_slug(e.field)}">{esc(e.field)}</a>: {esc(e.message)}</li>'
             for e in errors
         )
         verdict = f'<div class="problems" id="finish-problems"><ul>{items}</ul></div>'
-        start = ""
+        action = ""
     else:
         verdict = '<p class="flash" id="finish-ok">Everything checks out against both systems.</p>'
-        start = post_form(ctx.principal, "/sync", "Start the initial sync", "", {"kind": "initial"})
+        running = await active_run(console.pool, ctx.tenant)
+        action = _finish_action(ctx, tenant.enabled, waiting, running)
     body = (
-        f"{step_nav('finish')}{verdict}<div class='card'>"
-        f"{table(['Step', 'Setting', 'Value'], rows)}</div><div class='actions'>{start}</div>"
+        f"{step_nav('finish')}{verdict}{state}<div class='card'>"
+        f"{table(['Step', 'Setting', 'Value'], rows)}</div><div class='actions'>{action}</div>"
     )
-    return page("Finish", body, ctx.principal, "wizard", ctx.tenant, flash=flash)
+    return page("Finish", body, ctx.principal, "wizard", ctx.tenant, status_code, flash)
 
 
 @router.get("/wizard")
@@ -207,10 +251,27 @@ async def wizard_step(slug: str, ctx: Page, saved: str | None = None) -> Respons
     step = BY_SLUG.get(slug)
     if step is None:
         raise HTTPException(404, f"no wizard step {slug}")
-    flash = "Saved." if saved else None
+    flash = SAVED.get(saved or "")
     if step.slug == "finish":
         return await finish(ctx, flash)
     return await render_step(ctx, step, flash=flash)
+
+
+@router.post("/wizard/finish")
+async def wizard_finish(ctx: Page) -> Response:
+    """Check everything, turn a tenant whose setup was unfinished on, start the initial sync."""
+    if not ctx.principal.can_write:
+        raise HTTPException(403, "this user may only read")
+    errors = await finish_setup(ctx.console, ctx.tenant, ctx.principal.username)
+    if errors:
+        return await finish(ctx, status_code=422)
+    try:
+        run_id = await start(ctx.console, ctx.tenant, ctx.principal.username, "initial")
+    except HTTPException as error:
+        if error.status_code == 409 and isinstance(error.detail, dict):
+            return RedirectResponse(f"/sync/{error.detail['sync_run_id']}", status_code=303)
+        raise
+    return RedirectResponse(f"/sync/{run_id}", status_code=303)
 
 
 @router.post("/wizard/{slug}")
@@ -222,10 +283,11 @@ async def wizard_save(slug: str, request: Request, ctx: Page) -> Response:
         raise HTTPException(403, "this user may only read")
     form = await form_fields(request)
     body = body_of(step, form)
-    errors = await save_settings(
+    saved = await save_settings(
         ctx.console, ctx.tenant, body, ctx.principal.username, replace=False, fields=step.fields
     )
-    if errors:
-        return await render_step(ctx, step, submitted_values(step, form), errors, 422)
+    if saved.errors:
+        return await render_step(ctx, step, submitted_values(step, form), saved.errors, 422)
     following = STEPS[STEPS.index(step) + 1]
-    return RedirectResponse(f"/wizard/{following.slug}?saved=1", status_code=303)
+    outcome = "created" if saved.created else "changed" if saved.changed else "unchanged"
+    return RedirectResponse(f"/wizard/{following.slug}?saved={outcome}", status_code=303)

@@ -11,21 +11,35 @@ from revsync.tenancy import RMM_REGIONS
 Options = Callable[[dict[str, Any]], list[tuple[str, str]] | None]
 
 
-def _from(system: str, key: str, by: str = "id") -> Options:
-    def options(found: dict[str, Any]) -> list[tuple[str, str]] | None:
-        side = found[system]
+@dataclass(frozen=True)
+class FromSystem:
+    """Options read from a system's lookups (`key`: `boards`, `bill_profiles`...), each
+    value an item's `by` (its id, or its name)."""
+
+    system: str
+    key: str
+    by: str = "id"
+
+    def __call__(self, found: dict[str, Any]) -> list[tuple[str, str]] | None:
+        side = found[self.system]
         if not side.get("ok"):
             return None
         return [
             (
-                str(item[by]),
-                (f"{item['name']} ({item['id']})" if by == "id" else item["name"])
+                str(item[self.by]),
+                (f"{item['name']} ({item['id']})" if self.by == "id" else item["name"])
                 + ("" if item["active"] else " - inactive"),
             )
-            for item in side[key]
+            for item in side[self.key]
         ]
 
-    return options
+    def name_of(self, found: dict[str, Any], value: Any) -> str | None:
+        """The name of the item the value is (None: not known, or the system unreachable)."""
+        side = found[self.system]
+        for item in side.get(self.key, []) if side.get("ok") else []:
+            if str(item[self.by]) == str(value):
+                return str(item["name"])
+        return None
 
 
 def _fixed(key: str) -> Options:
@@ -40,6 +54,21 @@ class Spec:
     kind: str = "text"  # text, secret, checkbox, select, multi
     options: Options | None = None
     system: str | None = None  # whose lookups fill the dropdown
+
+    def words(self, value: Any, found: dict[str, Any]) -> str:
+        """The stored value as a person reads it: on/off, a board's name rather than its id
+        (the id when the system cannot be read or holds no such board), lists joined. Not
+        for secrets."""
+        if self.kind == "checkbox":
+            return "on" if value else "off"
+        if value is None or value == "" or value == []:
+            return "not set"
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value)
+        if isinstance(self.options, FromSystem):
+            return self.options.name_of(found, value) or str(value)
+        labels = dict(self.options(found) or []) if self.options else {}
+        return labels.get(str(value), str(value))
 
 
 @dataclass(frozen=True)
@@ -127,7 +156,7 @@ STEPS: tuple[Step, ...] = (
                 "Bill profile",
                 "Given to Rev.io customers created from RMM companies; must be active.",
                 "select",
-                _from("revio", "bill_profiles"),
+                FromSystem("revio", "bill_profiles"),
                 "revio",
             ),
             Spec(
@@ -162,7 +191,7 @@ STEPS: tuple[Step, ...] = (
                 "Asset type",
                 "The Rev.io inventory type given to assets created from endpoints.",
                 "select",
-                _from("revio", "inventory_types", by="name"),
+                FromSystem("revio", "inventory_types", by="name"),
                 "revio",
             ),
             Spec(
@@ -189,7 +218,7 @@ STEPS: tuple[Step, ...] = (
                 "Alert ticket type",
                 "The Rev.io ticket type of alert tickets; it must exist in Rev.io.",
                 "select",
-                _from("revio", "ticket_types", by="name"),
+                FromSystem("revio", "ticket_types", by="name"),
                 "revio",
             ),
             Spec(
@@ -223,7 +252,7 @@ STEPS: tuple[Step, ...] = (
                 "Service board",
                 "The RMM board tickets from Rev.io land on.",
                 "select",
-                _from("rmm", "boards"),
+                FromSystem("rmm", "boards"),
                 "rmm",
             ),
             Spec(
@@ -231,7 +260,7 @@ STEPS: tuple[Step, ...] = (
                 "Ticket source",
                 "The RMM source tickets from Rev.io are given.",
                 "select",
-                _from("rmm", "sources"),
+                FromSystem("rmm", "sources"),
                 "rmm",
             ),
         ),

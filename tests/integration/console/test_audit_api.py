@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import orjson
+import pytest
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from revsync.contracts.revio import CreateRevioTicket
@@ -14,6 +15,7 @@ from revsync.unit_of_work import UnitOfWork
 
 from services.console.deps import Console
 from tests.integration.console.support import Accounts, alert_skipped, bearer
+from tests.integration.console.tenant_rows import add_tenant, known  # noqa: F401  (a fixture)
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 
@@ -23,6 +25,7 @@ async def record(console: Console, tenant: str, stream: str, type_: str, data: d
         await uow.append(stream, [NewEvent(type_, data, metadata={"trace_id": TRACE})])
 
 
+@pytest.mark.usefixtures("known")
 async def test_audit_lists_decisions_newest_first_in_plain_words(
     api: httpx.AsyncClient, admin: dict[str, str], console: Console, tenant: str
 ):
@@ -48,6 +51,7 @@ async def test_audit_lists_decisions_newest_first_in_plain_words(
     assert entries[0]["words"] == "Held: create mode is off, so it waits to be linked by hand"
 
 
+@pytest.mark.usefixtures("known")
 async def test_audit_filters_by_entity_type_time_and_words(
     api: httpx.AsyncClient, admin: dict[str, str], console: Console, tenant: str
 ):
@@ -91,13 +95,20 @@ async def test_audit_filters_by_entity_type_time_and_words(
     assert len(first_page) == 2 and len(second_page) == 2
     assert first_page[-1]["position"] > second_page[0]["position"]
     assert "AlertSkipped" in (await api.get("/api/audit/types", headers=admin)).json()
+    misspelt = await get(category="alert", entity="alert")
+    assert misspelt.status_code == 422
+    assert [e["field"] for e in misspelt.json()["errors"]] == ["category"]
+    assert "no such filter" in misspelt.json()["errors"][0]["message"]
 
 
+@pytest.mark.usefixtures("known")
 async def test_audit_of_one_tenant_is_invisible_to_another(
     api: httpx.AsyncClient, admin: dict[str, str], console: Console, tenant: str
 ):
     await record(console, tenant, "alert:e1:cpu", "AlertSkipped", alert_skipped("t1", "Low"))
-    other = await bearer(console, f"aud-{tenant}", "admin", f"{tenant}x")
+    other = await bearer(
+        console, f"aud-{tenant}", "admin", await add_tenant(console.pool, f"{tenant}x")
+    )
 
     theirs = await api.get("/api/audit", headers={"Authorization": f"Bearer {other}"})
 
@@ -122,6 +133,7 @@ async def dead_letter(js: JetStreamContext, tenant: str) -> tuple[int, CreateRev
     return ack.seq, command
 
 
+@pytest.mark.usefixtures("known")
 async def test_dead_letters_are_listed_and_retried_to_their_subject(
     api: httpx.AsyncClient,
     admin: dict[str, str],
@@ -157,6 +169,7 @@ async def test_dead_letters_are_listed_and_retried_to_their_subject(
     assert (await api.post(f"/api/dead-letters/{seq}/retry", headers=admin)).status_code == 404
 
 
+@pytest.mark.usefixtures("known")
 async def test_a_dead_letter_of_another_tenant_cannot_be_seen_or_retried(
     api: httpx.AsyncClient, admin: dict[str, str], tenant: str, js: JetStreamContext
 ):
@@ -209,6 +222,7 @@ async def test_health_reports_lag_polls_quota_and_dead_letters(
     assert tenant not in orjson.dumps(anonymous).decode()
 
 
+@pytest.mark.usefixtures("known")
 async def test_observations_are_left_out_unless_asked_for(
     api: httpx.AsyncClient, admin: dict[str, str], console: Console, tenant: str
 ):

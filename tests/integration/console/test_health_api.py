@@ -1,19 +1,25 @@
 """`GET /api/health` per tenant: each consumer says how much of its lag is the caller's
-tenant's, and a platform operator can list every tenant's lag (real NATS JetStream)."""
+tenant's, and a platform operator can list every tenant's lag (real NATS JetStream).
+Credentials that do not verify are refused, never taken for anonymous; the Health page
+says which vendor calls are not counted per day."""
 
 import secrets
+from datetime import timedelta
 
 import httpx
+import pytest
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
 from revsync.command_window import CommandWindow
 from revsync.unit_of_work import UnitOfWork
 
-from services.console.deps import Console
+from services.console.deps import SESSION_COOKIE, Console
 from tests.integration.console.support import bearer
+from tests.integration.console.tenant_rows import known  # noqa: F401  (a fixture)
 from tests.integration.test_messaging import PingTicket
 
 
+@pytest.mark.usefixtures("known")
 async def test_health_shows_each_tenants_part_of_a_consumers_lag(
     api: httpx.AsyncClient,
     admin: dict[str, str],
@@ -75,3 +81,58 @@ async def test_health_shows_each_tenants_part_of_a_consumers_lag(
 
 def bearer_header(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        {"headers": {"Authorization": "Bearer bogus"}},
+        {"headers": {"Authorization": "Basic YWRtaW46cHc="}},
+        {"cookies": {SESSION_COOKIE: "expired-or-made-up"}},
+    ],
+    ids=["bearer", "basic", "session"],
+)
+async def test_health_refuses_credentials_that_do_not_verify(
+    api: httpx.AsyncClient, credentials: dict[str, dict[str, str]]
+):
+    for name, value in credentials.get("cookies", {}).items():
+        api.cookies.set(name, value)
+
+    answer = await api.get("/api/health", headers=credentials.get("headers"))
+
+    assert answer.status_code == 401
+    assert answer.headers["www-authenticate"] == "Bearer"
+    assert "consumers" not in answer.text
+
+
+async def test_health_with_no_credentials_but_another_cookie_is_anonymous(api: httpx.AsyncClient):
+    api.cookies.set("theme", "dark")
+
+    answer = await api.get("/api/health")
+
+    assert answer.status_code == 200
+    assert answer.json()["tenant"] is None
+
+
+@pytest.mark.usefixtures("known")
+async def test_the_health_page_says_which_vendor_calls_are_not_counted_per_day(
+    api: httpx.AsyncClient, console: Console, tenant: str
+):
+    for vendor, bucket in (("cwrmm", "partner-topology-clients"), ("revio", "default")):
+        await console.pool.execute(
+            "INSERT INTO rate_limiter (tenant_id, vendor, bucket, tat)"
+            " VALUES ($1, $2, $3, now() - interval '1 day')",
+            tenant,
+            vendor,
+            bucket,
+        )  # a slot taken yesterday, no call counted today
+    await console.users.create(f"page-{tenant}", "pw", "viewer", tenant)
+    session = await console.users.issue(f"page-{tenant}", "session", timedelta(hours=1))
+    api.cookies.set(SESSION_COOKIE, session.token)
+
+    quota = {(q["vendor"], q["used_today"]) for q in (await api.get("/api/health")).json()["quota"]}
+    page = (await api.get("/health")).text
+
+    assert quota == {("cwrmm", None), ("revio", 0)}  # the RMM: per 5-min window, not per day
+    assert "<td>cwrmm</td><td>partner-topology-clients</td><td>not counted</td>" in page
+    assert "<td>revio</td><td>default</td><td>0</td><td>150000</td>" in page

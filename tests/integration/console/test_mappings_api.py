@@ -14,6 +14,7 @@ from revsync.eventlog import EventStore
 from services.console.consumers import ConsoleConsumers
 from services.console.deps import Console
 from tests.integration.console.support import Accounts, fake_connectors, small_world, wait_until
+from tests.integration.console.tenant_rows import add_tenant
 
 
 @pytest.fixture
@@ -149,7 +150,9 @@ async def test_mappings_of_one_tenant_are_invisible_to_another(
 ):
     from tests.integration.console.support import bearer
 
-    other = await bearer(console, f"map-{tenant}", "admin", f"{tenant}x")
+    other = await bearer(
+        console, f"map-{tenant}", "admin", await add_tenant(console.pool, f"{tenant}x")
+    )
     headers = {"Authorization": f"Bearer {other}"}
 
     assert (await api.get("/api/mappings", headers=headers)).json() == []

@@ -124,6 +124,24 @@ BAD_VALUES = [
         id="rmm-unreachable",
     ),
     pytest.param(
+        lambda b: _with(b, rmm={**b["rmm"], "base_url": "http://[::1"}),
+        "rmm.base_url",
+        "not a valid URL: Invalid port",
+        id="rmm-malformed-url",
+    ),
+    pytest.param(
+        lambda b: _with(b, revio={**b["revio"], "base_url": "http://[::1"}),
+        "revio.base_url",
+        "not a valid URL: Invalid port",
+        id="revio-malformed-url",
+    ),
+    pytest.param(
+        lambda b: _with(b, revio={**b["revio"], "base_url": "not a url"}),
+        "revio.base_url",
+        "not a valid URL: expected http(s)://",
+        id="revio-not-a-url",
+    ),
+    pytest.param(
         lambda b: _with(b, revio={**b["revio"], "username": "me@acme"}),
         "revio.username",
         "must not contain '@'",

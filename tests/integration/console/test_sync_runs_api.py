@@ -30,6 +30,7 @@ from tests.integration.console.support import (
     small_world,
     wait_until,
 )
+from tests.integration.console.tenant_rows import add_tenant
 
 
 async def test_starting_a_run_records_it_and_sends_both_listings_once(
@@ -93,6 +94,7 @@ async def test_a_run_reports_progress_until_done(
         "seen": 5,
         "total": 5,
         "decided": 5,
+        "created": 0,  # create mode is off
     }
     assert progress["revio.customer"]["seen"] == 5
     assert progress["revio.customer"]["total"] == 5
@@ -237,15 +239,18 @@ async def test_a_run_can_be_abandoned(
     assert (await api.post("/api/sync-runs", headers=admin)).status_code == 201
 
 
-async def test_unknown_runs_and_unconfigured_tenants_are_told_apart(
-    api: httpx.AsyncClient, admin: dict[str, str]
+async def test_unknown_runs_and_unknown_tenants_are_told_apart(
+    api: httpx.AsyncClient, admin: dict[str, str], console: Console, tenant: str
 ):
-    missing = await api.get("/api/sync-runs/00000000-0000-0000-0000-000000000000", headers=admin)
-    unconfigured = await api.post("/api/sync-runs", headers=admin)
+    no_run = "/api/sync-runs/00000000-0000-0000-0000-000000000000"
+    unknown = await api.post("/api/sync-runs", headers=admin)
+    await add_tenant(console.pool, tenant)
+    missing = await api.get(no_run, headers=admin)
 
+    assert unknown.status_code == 404
+    assert unknown.json()["detail"] == f"tenant {tenant!r} is not known"
     assert missing.status_code == 404
-    assert unconfigured.status_code == 404
-    assert "not configured" in unconfigured.json()["detail"]
+    assert missing.json()["detail"] == "no sync run 00000000-0000-0000-0000-000000000000"
 
 
 async def test_a_run_of_one_tenant_is_invisible_to_another(
@@ -254,7 +259,8 @@ async def test_a_run_of_one_tenant_is_invisible_to_another(
     from tests.integration.console.support import bearer
 
     run_id = (await api.post("/api/sync-runs", headers=admin)).json()["id"]
-    other = await bearer(console, f"iso-{configured.tenant}", "admin", f"{configured.tenant}x")
+    other_tenant = await add_tenant(console.pool, f"{configured.tenant}x")
+    other = await bearer(console, f"iso-{configured.tenant}", "admin", other_tenant)
     headers = {"Authorization": f"Bearer {other}"}
 
     assert (await api.get(f"/api/sync-runs/{run_id}", headers=headers)).status_code == 404
