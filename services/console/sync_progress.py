@@ -2,9 +2,15 @@
 
 - seen: `seen` changes of the run the console's consumer counted (`sync_run_seen`), against
   the `total` the connector announced with them;
-- decided: objects a service observed in this run (an `...Observed` event naming the run:
-  Rev.io customers and RMM companies by the company service, endpoints by the asset
-  service) that hold a decision; kinds no service records per run show no decided count;
+- decided: objects of the kind in the read model of the service deciding on it that hold a
+  decision (see `DECIDED_BY`), not counting the ones revsync itself created during the run
+  (`created`: they were not listed, so they would make decided exceed the total: "RMM
+  companies 37/37, decided 40"); kinds no service decides on show no decided count;
+- writes: commands the decisions issued that no connector answered yet (held or in flight in
+  a command window), per target system, and the rate their connector answered the latest of
+  them; once everything is decided the run is `writing` until they drain, with an ETA from
+  that rate (none before there is one). Before, a run draining 171 write-backs to RMM read
+  `deciding`, 0.99 and "ETA: 1 s" for five minutes;
 - the run is done once both connectors finished listing, every kind is fully seen, the
   company service matched the run's customers and companies (`SyncRunMatched`, when it
   listed any), and either every decidable kind is fully decided or nothing has moved for
@@ -17,7 +23,7 @@
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -34,38 +40,81 @@ from services.asset.app import CHANGE_ROUTES as ASSET_CHANGES
 from services.asset.app import SERVICE as ASSET
 from services.company.app import CHANGE_ROUTES as COMPANY_CHANGES
 from services.company.app import SERVICE as COMPANY
-from services.company.events import RUN_MATCHED, run_stream
-from services.console.sync_runs import PROJECTION, stream_of
+from services.company.events import REVIO_CREATED, RMM_CREATED, RUN_MATCHED, run_stream
+from services.console.sync_runs import ACTIVE_PHASES, PROJECTION, stream_of
 
 log = get_logger(__name__)
-# What a service decides on, the read model of its objects (one row per object), and when
-# an object counts as decided: it holds a decision (`rule` set; an asset's state other than
-# `observed`), whenever taken. The log cannot say which objects a run saw: a service records
-# nothing for an object a run lists unchanged (one the poll at the tenant's save observed
-# first, as in every initial sync), so counted from the log the endpoints of an initial sync
-# read "decided 0" to the end; and scanning the log grew with it (62 ms a look at 2,000
-# clients, called every second: the database's most expensive query of the run).
+
+
+@dataclass(frozen=True)
+class DecidedBy:
+    """The read model of the objects of one kind (one row per object, `key` its id column),
+    when an object counts as decided (`decided`, SQL), and the event of the service's log that
+    says revsync created one (`created`, naming it by `key`; None: revsync creates none)."""
+
+    table: str
+    decided: str
+    key: str
+    created: str | None = None
+
+
+# What a service decides on and when an object counts as decided: it holds a decision (`rule`
+# set; an asset's state other than `observed`), whenever taken. The log cannot say which
+# objects a run saw: a service records nothing for an object a run lists unchanged (one the
+# poll at the tenant's save observed first, as in every initial sync), so counted from the
+# log the endpoints of an initial sync read "decided 0" to the end; and scanning the log grew
+# with it (62 ms a look at 2,000 clients, called every second: the database's most expensive
+# query of the run). The objects revsync created during the run are in the read model too,
+# but no listing of the run had them: they are counted as `created`, not as decided.
 DECIDED_BY = {
-    "revio.customer": ("company_links", "rule IS NOT NULL"),
-    "rmm.company": ("rmm_companies", "rule IS NOT NULL"),
-    "rmm.endpoint": ("assets", "state <> 'observed'"),
+    "revio.customer": DecidedBy(
+        "company_links", "rule IS NOT NULL", "revio_customer_id", REVIO_CREATED
+    ),
+    "rmm.company": DecidedBy("rmm_companies", "rule IS NOT NULL", "rmm_company_id", RMM_CREATED),
+    "rmm.endpoint": DecidedBy("assets", "state <> 'observed'", "identifier"),
 }
 DECIDED_KINDS = tuple(DECIDED_BY)
 """Kinds a service decides on: their decided count is 0 until the first decision."""
 
 
 def decided_query(kind: str) -> str:
-    table, decided = DECIDED_BY[kind]
+    """Decided objects of `kind` but those in `$2` (created during the run), and when the
+    last decision was taken."""
+    of = DECIDED_BY[kind]
     return (
-        f"SELECT count(*) FILTER (WHERE {decided}) AS decided,"
-        f" max(updated_at) FILTER (WHERE {decided}) AS last FROM {table} WHERE tenant_id = $1"
+        f"SELECT count(*) FILTER (WHERE {of.decided} AND {of.key} <> ALL($2::text[]))"
+        f" AS decided, max(updated_at) FILTER (WHERE {of.decided}) AS last"
+        f" FROM {of.table} WHERE tenant_id = $1"
     )
 
 
+# Where the run begins in the log, and where it ended: the events between are its time's.
+RUN_SPAN = (
+    "SELECT version, global_position FROM events"
+    " WHERE tenant_id = $1 AND stream = $2 AND version IN (1, $3)"
+)
+# The objects revsync created meanwhile (a range of one index: `events_tenant_type`).
+CREATED_SINCE = (
+    "SELECT DISTINCT data ->> $3 AS id FROM events WHERE tenant_id = $1 AND type = $2"
+    " AND global_position > $4 AND ($5::bigint IS NULL OR global_position <= $5)"
+)
 # A run is not done while its decisions' commands are on their way: the asset and company
-# services send theirs through command windows (held or in flight there until answered). Not
-# the outbox: alerts and tickets keep a busy tenant's outbox from ever staying empty.
-COMMANDS_WAITING = "SELECT EXISTS (SELECT 1 FROM command_window WHERE tenant_id = $1)"
+# services send theirs through command windows (held or in flight there until answered),
+# per `<issuer>:<system>.<entity>`. Not the outbox: alerts and tickets keep a busy tenant's
+# outbox from ever staying empty.
+COMMANDS_WAITING = (
+    "SELECT split_part(window_key, ':', 2) AS kind, count(*) AS waiting FROM command_window"
+    " WHERE tenant_id = $1 GROUP BY 1"
+)
+# The connectors' latest answers since the run began (their `CommandExecuted` audit events,
+# migration 015), newest first: how fast the commands waiting drain.
+COMMAND_EXECUTED = "CommandExecuted"
+ANSWERS_SAMPLED = 100
+LATEST_ANSWERS = (
+    "SELECT split_part(data ->> 'subject', '.', 3) || '.' || split_part(data ->> 'subject', '.', 4)"
+    " AS kind, recorded_at FROM events WHERE tenant_id = $1 AND type = $2"
+    " AND global_position > $3 ORDER BY global_position DESC LIMIT $4"
+)
 # The durable consumers whose changes the run's decisions come from.
 DECIDING_CONSUMERS = [consumer_name(COMPANY, route) for route in COMPANY_CHANGES] + [
     consumer_name(ASSET, route) for route in ASSET_CHANGES
@@ -81,6 +130,7 @@ LABELS = {
     "revio.ticket": "Rev.io tickets",
     "revio.asset": "Rev.io assets",
 }
+SYSTEM_LABELS = {"rmm": "RMM", "revio": "Rev.io"}
 
 
 @dataclass
@@ -89,6 +139,7 @@ class KindProgress:
     seen: int = 0
     total: int | None = None
     decided: int | None = None
+    created: int | None = None  # objects revsync created during the run (not listed by it)
 
     @property
     def label(self) -> str:
@@ -97,6 +148,45 @@ class KindProgress:
     @property
     def listed(self) -> bool:
         return self.total is None or self.seen >= self.total
+
+    @property
+    def shown_decided(self) -> int | None:
+        """Decided, never more than the objects listed: the read model may also hold objects
+        this run did not list (deleted ones, say)."""
+        if self.decided is None:
+            return None
+        return min(self.decided, self.total if self.total is not None else self.seen)
+
+
+@dataclass(frozen=True)
+class WritesWaiting:
+    """Commands to one system the decisions issued and its connector has not answered yet
+    (held or in flight in a command window), and when it answered the latest commands of
+    those kinds since the run began."""
+
+    system: str
+    waiting: int
+    answered_at: tuple[datetime, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return SYSTEM_LABELS.get(self.system, self.system)
+
+    def rate(self, now: datetime) -> float | None:
+        """Answers a second: the intervals between the latest answers over the time from the
+        first of them until now (a connector that stopped answering slows it down); None
+        before two answers."""
+        if len(self.answered_at) < 2:
+            return None
+        span = (now - min(self.answered_at)).total_seconds()
+        return (len(self.answered_at) - 1) / span if span > 0 else None
+
+    def eta_s(self, now: datetime) -> float | None:
+        rate = self.rate(now)
+        return None if rate is None else self.waiting / rate
+
+    def describe(self) -> str:
+        return f"{self.waiting} write{'' if self.waiting == 1 else 's'} to {self.label} waiting"
 
 
 @dataclass
@@ -115,14 +205,38 @@ class RunProgress:
     kinds: list[KindProgress] = field(default_factory=list)
     last_activity_at: datetime | None = None
     companies_matched: bool = False  # the company service recorded `SyncRunMatched`
-    commands_waiting: bool = False  # the tenant's windowed commands not answered yet
+    writes: list[WritesWaiting] = field(default_factory=list)  # the tenant's, per target system
+
+    @property
+    def commands_waiting(self) -> bool:
+        """The tenant's windowed commands not answered yet."""
+        return any(w.waiting > 0 for w in self.writes)
 
     def waits_for_match(self) -> bool:
         """Customers or companies were listed and the company service has not matched them."""
         listed = any(k.kind in MATCHED_KINDS and k.seen > 0 for k in self.kinds)
         return listed and not self.companies_matched
 
+    def all_decided(self) -> bool:
+        """Everything listed, matched, and every object seen of a decidable kind decided."""
+        if not all(k.listed for k in self.kinds) or self.waits_for_match():
+            return False
+        return all(k.decided >= k.seen for k in self.kinds if k.decided is not None)
+
+    def shown_phase(self) -> str:
+        """The phase, and while deciding: `writing` once all is decided and only the writes
+        of the decisions are still on their way."""
+        if self.phase == "deciding" and self.commands_waiting and self.all_decided():
+            return "writing"
+        return self.phase
+
+    def activity(self) -> str | None:
+        """What the run still waits for besides deciding: "171 writes to RMM waiting"."""
+        waiting = [w.describe() for w in self.writes if w.waiting > 0]
+        return ", ".join(waiting) or None
+
     def fraction(self) -> float:
+        """Seen and decided of what was listed, with every write waiting still to do."""
         if self.phase == "done":
             return 1.0
         work = done = 0
@@ -134,14 +248,25 @@ class RunProgress:
             if k.decided is not None:
                 work += k.total
                 done += min(k.decided, k.total)
+        work += sum(w.waiting for w in self.writes)
         listed = sum(1 for system in ("rmm", "revio") if system in self.listings)
         if work == 0:
             return 0.5 * listed / 2
         return min(done / work, 0.99)
 
+    def writes_eta_s(self, now: datetime) -> float | None:
+        """The slowest system's writes waiting over the rate it answers them; None while one
+        has no rate yet."""
+        etas = [w.eta_s(now) for w in self.writes if w.waiting > 0]
+        if not etas or any(eta is None for eta in etas):
+            return None
+        return round(max(eta for eta in etas if eta is not None), 1)
+
     def eta_s(self, now: datetime) -> float | None:
-        if self.phase not in ("listing", "deciding"):
+        if self.phase not in ACTIVE_PHASES:
             return 0.0 if self.phase == "done" else None
+        if self.shown_phase() == "writing":
+            return self.writes_eta_s(now)
         fraction = self.fraction()
         if fraction <= 0:
             return None
@@ -153,7 +278,8 @@ class RunProgress:
         return {
             "id": str(self.run_id),
             "kind": self.kind,
-            "phase": self.phase,
+            "phase": self.shown_phase(),
+            "activity": self.activity(),
             "started_at": self.started_at.isoformat(),
             "started_by": self.started_by,
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
@@ -164,10 +290,12 @@ class RunProgress:
                     "label": k.label,
                     "seen": k.seen,
                     "total": k.total,
-                    "decided": k.decided,
+                    "decided": k.shown_decided,
+                    "created": k.created,
                 }
                 for k in self.kinds
             ],
+            "writes_waiting": {w.system: w.waiting for w in self.writes if w.waiting > 0},
             "fraction": round(self.fraction(), 3),
             "eta_seconds": self.eta_s(now),
             "errors": self.errors,
@@ -183,14 +311,60 @@ def completion_rule(
         return None
     if progress.waits_for_match():
         return None
-    decidable = [k for k in progress.kinds if k.decided is not None]
-    decided = all(k.decided >= k.seen for k in decidable if k.decided is not None)
-    if decided and not progress.commands_waiting:
+    if progress.all_decided() and not progress.commands_waiting:
         return "all_decided"
     last = progress.last_activity_at or progress.updated_at
     if (now - last).total_seconds() >= quiet_s and not behind:
         return "quiet_after_listing"
     return None
+
+
+async def run_span(conn: Any, tenant_id: str, run_id: UUID, run: Any) -> tuple[int, int | None]:
+    """The log positions of the run's first event and, once it ended, of its last."""
+    rows = await conn.fetch(RUN_SPAN, tenant_id, stream_of(run_id), run["version"])
+    at = {row["version"]: row["global_position"] for row in rows}
+    ended = run["phase"] not in ACTIVE_PHASES
+    return at.get(1, 0), at.get(run["version"]) if ended else None
+
+
+async def created_during(
+    conn: Any, tenant_id: str, kind: str, span: tuple[int, int | None]
+) -> list[str]:
+    """The ids of the objects of `kind` revsync created during the run."""
+    of = DECIDED_BY[kind]
+    if of.created is None:
+        return []
+    rows = await conn.fetch(CREATED_SINCE, tenant_id, of.created, of.key, *span)
+    return [row["id"] for row in rows if row["id"] is not None]
+
+
+def writes_by_system(
+    waiting: dict[str, int], answers: Sequence[tuple[str, datetime]]
+) -> list[WritesWaiting]:
+    """Commands waiting per `<system>.<entity>` and the latest answers (kind, time) as the
+    writes waiting per system, each with the answers to the kinds waiting (pure)."""
+    systems: dict[str, list[str]] = {}
+    for kind in sorted(waiting):
+        systems.setdefault(kind.split(".", 1)[0], []).append(kind)
+    return [
+        WritesWaiting(
+            system,
+            sum(waiting[kind] for kind in kinds),
+            tuple(at for kind, at in answers if kind in kinds),
+        )
+        for system, kinds in systems.items()
+    ]
+
+
+async def load_writes(conn: Any, tenant_id: str, since: int) -> list[WritesWaiting]:
+    """The tenant's commands waiting in its command windows, per target system, with the
+    latest answers to commands of those kinds after log position `since`."""
+    rows = await conn.fetch(COMMANDS_WAITING, tenant_id)
+    if not rows:
+        return []
+    waiting = {row["kind"]: row["waiting"] for row in rows}
+    answers = await conn.fetch(LATEST_ANSWERS, tenant_id, COMMAND_EXECUTED, since, ANSWERS_SAMPLED)
+    return writes_by_system(waiting, [(row["kind"], row["recorded_at"]) for row in answers])
 
 
 async def load_progress(conn: Any, tenant_id: str, run_id: UUID) -> RunProgress | None:
@@ -216,14 +390,19 @@ async def load_progress(conn: Any, tenant_id: str, run_id: UUID) -> RunProgress 
         both = found.total is not None and row["total"] is not None
         found.total = found.total + row["total"] if both else None  # type: ignore[operator]
         last_activity = max(last_activity, row["updated_at"])
+    span = await run_span(conn, tenant_id, run_id, run)
     for kind in DECIDED_KINDS:
         if kind not in kinds:
             continue
-        row = await conn.fetchrow(decided_query(kind), tenant_id)
+        created = await created_during(conn, tenant_id, kind, span)
+        row = await conn.fetchrow(decided_query(kind), tenant_id, created)
         kinds[kind].decided = row["decided"]
+        if DECIDED_BY[kind].created is not None:
+            kinds[kind].created = len(created)
         if row["last"] is not None:
             last_activity = max(last_activity, row["last"])
-    waiting = await conn.fetchval(COMMANDS_WAITING, tenant_id)
+    active = run["phase"] in ACTIVE_PHASES
+    writes = await load_writes(conn, tenant_id, span[0]) if active else []
     matched = await conn.fetchval(
         "SELECT EXISTS (SELECT 1 FROM events WHERE tenant_id = $1 AND stream = $2 AND type = $3)",
         tenant_id,
@@ -245,7 +424,7 @@ async def load_progress(conn: Any, tenant_id: str, run_id: UUID) -> RunProgress 
         kinds=sorted(kinds.values(), key=lambda k: k.kind),
         last_activity_at=last_activity,
         companies_matched=bool(matched),
-        commands_waiting=bool(waiting),
+        writes=writes,
     )
 
 
@@ -264,7 +443,8 @@ async def complete_if_due(
     if rule is None:
         return False
     counts = {
-        k.kind: {"seen": k.seen, "total": k.total, "decided": k.decided} for k in progress.kinds
+        k.kind: {"seen": k.seen, "total": k.total, "decided": k.decided, "created": k.created}
+        for k in progress.kinds
     }
     event = NewEvent("SyncRunCompleted", {"run_id": str(run_id), "counts": counts, "rule": rule})
     try:

@@ -10,11 +10,18 @@ from pydantic import SecretStr
 from revsync.tenancy import RevioConnection, RmmConnection, SyncSettings, Tenant
 
 from services.console.audit_words import WORDS, describe
+from services.console.cli import decided_text, phase_line
 from services.console.live_checks import Lookup, RevioLookups
 from services.console.mappings import Unlinked
 from services.console.search import rank
 from services.console.settings_doc import build_candidate, document
-from services.console.sync_progress import KindProgress, RunProgress, completion_rule
+from services.console.sync_progress import (
+    KindProgress,
+    RunProgress,
+    WritesWaiting,
+    completion_rule,
+    writes_by_system,
+)
 from services.console.validation import offline_rules, revio_rules
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -155,6 +162,100 @@ def test_the_eta_follows_the_share_of_work_done():
     assert progress("done").eta_s(NOW) == 0.0
 
 
+def demo_run(*writes: WritesWaiting) -> RunProgress:
+    """The operator's walkthrough: everything decided, 3 RMM companies created in RMM."""
+    return replace(
+        progress(
+            "deciding",
+            KindProgress("revio.customer", seen=37, total=37, decided=37, created=0),
+            KindProgress("rmm.company", seen=37, total=37, decided=37, created=3),
+            KindProgress("rmm.endpoint", seen=276, total=276, decided=276),
+        ),
+        started_at=NOW - timedelta(minutes=2),
+        writes=list(writes),
+    )
+
+
+def test_a_decided_run_with_writes_waiting_is_writing_until_they_drain():
+    # 174 writes to RMM (171 asset ids into a custom field, 3 sites) answered one a second
+    answered = tuple(NOW - timedelta(seconds=s) for s in range(1, 11))
+    run = demo_run(WritesWaiting("rmm", 174, answered))
+    shown = run.as_json(NOW)
+
+    assert shown["phase"] == "writing"
+    assert shown["activity"] == "174 writes to RMM waiting"
+    assert shown["writes_waiting"] == {"rmm": 174}
+    # nine intervals over the ten seconds since the first of the latest answers
+    assert shown["eta_seconds"] == pytest.approx(174 / 0.9, abs=0.1)
+    # the writes are work still to do, not 0.99 of it done
+    assert shown["fraction"] == pytest.approx(700 / 874, abs=0.001)
+    drained = demo_run(WritesWaiting("rmm", 1, answered)).as_json(NOW)
+    assert drained["fraction"] == 0.99 and drained["eta_seconds"] == pytest.approx(1.1, abs=0.1)
+    done = demo_run().as_json(NOW)
+    assert (done["phase"], done["activity"], done["writes_waiting"]) == ("deciding", None, {})
+
+
+def test_the_cli_shows_what_a_writing_run_waits_for_and_what_it_created():
+    answered = tuple(NOW - timedelta(seconds=s) for s in range(1, 11))
+    writing = demo_run(WritesWaiting("rmm", 174, answered)).as_json(NOW)
+    assert phase_line(writing) == "phase: writing (174 writes to RMM waiting), ETA 193 s"
+    assert phase_line(demo_run().as_json(NOW)).startswith("phase: deciding, ETA")
+    companies = {"decided": 37, "created": 3}
+    assert decided_text(companies) == "decided 37, 3 created"
+    assert decided_text({**companies, "created": 0}) == "decided 37"
+    assert decided_text({"decided": None, "created": 0}) == ""
+
+
+def test_writes_have_no_eta_before_their_connector_answered_twice():
+    once = (NOW - timedelta(seconds=3),)
+    assert demo_run(WritesWaiting("rmm", 171)).eta_s(NOW) is None
+    assert demo_run(WritesWaiting("rmm", 171, once)).eta_s(NOW) is None
+    # one system with a rate is not enough: both must drain
+    twice = (NOW - timedelta(seconds=4), NOW - timedelta(seconds=2))
+    both = demo_run(WritesWaiting("revio", 5), WritesWaiting("rmm", 10, twice))
+    assert both.as_json(NOW)["activity"] == "5 writes to Rev.io waiting, 10 writes to RMM waiting"
+    assert both.eta_s(NOW) is None
+    slowest = demo_run(WritesWaiting("revio", 5, twice), WritesWaiting("rmm", 10, twice))
+    assert slowest.eta_s(NOW) == pytest.approx(40.0)
+
+
+def test_a_connector_that_stops_answering_slows_the_rate_down():
+    answered = (NOW - timedelta(seconds=12), NOW - timedelta(seconds=10))
+    assert WritesWaiting("rmm", 6, answered).rate(NOW - timedelta(seconds=10)) == pytest.approx(0.5)
+    assert WritesWaiting("rmm", 6, answered).rate(NOW) == pytest.approx(1 / 12)
+
+
+def test_writes_still_deciding_keep_the_phase_deciding():
+    undecided = replace(
+        demo_run(WritesWaiting("rmm", 3, (NOW, NOW))),
+        kinds=[KindProgress("rmm.endpoint", seen=276, total=276, decided=200)],
+    )
+    assert undecided.as_json(NOW)["phase"] == "deciding"
+    assert undecided.as_json(NOW)["activity"] == "3 writes to RMM waiting"
+
+
+def test_decided_never_exceeds_the_total_and_created_objects_are_shown_apart():
+    shown = demo_run().as_json(NOW)["progress"]
+    companies = next(p for p in shown if p["kind"] == "rmm.company")
+    assert (companies["total"], companies["decided"], companies["created"]) == (37, 37, 3)
+    # objects of the read model no listing of the run had (deleted ones, say) are not shown
+    # as decided beyond what was listed
+    more = replace(demo_run(), kinds=[KindProgress("rmm.company", seen=37, total=37, decided=39)])
+    assert more.as_json(NOW)["progress"][0]["decided"] == 37
+    assert KindProgress("rmm.company", seen=5, total=None, decided=9).shown_decided == 5
+    assert KindProgress("rmm.ticket", seen=5, total=5).shown_decided is None
+
+
+def test_commands_waiting_are_grouped_by_the_system_they_write_to():
+    early, late = NOW - timedelta(seconds=5), NOW
+    waiting = {"rmm.endpoint": 171, "rmm.site": 3, "revio.asset": 2}
+    answers = [("rmm.endpoint", late), ("rmm.ticket", late), ("rmm.site", early)]
+    assert writes_by_system(waiting, answers) == [
+        WritesWaiting("revio", 2, ()),
+        WritesWaiting("rmm", 174, (late, early)),
+    ]
+
+
 def tenant(**settings) -> Tenant:
     return Tenant(
         id="acme",
@@ -218,6 +319,6 @@ def test_search_ranks_similar_names_first():
 
 def test_a_decided_run_is_not_done_while_its_commands_are_on_their_way():
     everything = KindProgress("rmm.endpoint", seen=92, total=92, decided=92)
-    waiting = replace(progress("deciding", everything, idle_s=5), commands_waiting=True)
+    waiting = replace(progress("deciding", everything, idle_s=5), writes=[WritesWaiting("rmm", 3)])
     assert completion_rule(waiting, NOW, 30) is None
-    assert completion_rule(replace(waiting, commands_waiting=False), NOW, 30) == "all_decided"
+    assert completion_rule(replace(waiting, writes=[]), NOW, 30) == "all_decided"
