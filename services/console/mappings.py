@@ -90,6 +90,10 @@ class MappingStore(Protocol):
 
     async def unlinked(self, tenant_id: str, system: str) -> builtins.list[Unlinked]: ...
 
+    async def known_name(self, tenant_id: str, system: str, record_id: str) -> str | None:
+        """The name of a record of either side the company service knows (None: unknown)."""
+        ...
+
     async def confirm(
         self, tenant_id: str, mapping_id: str, actor: str, rmm_company_id: str | None = None
     ) -> None: ...
@@ -177,6 +181,21 @@ class CompanyServiceMappings:
                 list(OPEN_STATES),
             )
         return [Unlinked(system, r["id"], r["name"], r["active"]) for r in rows]
+
+    async def known_name(self, tenant_id: str, system: str, record_id: str) -> str | None:
+        # what `services.company.manual` knows: a customer its stream saw, a company not deleted
+        if system == "rmm":
+            sql = (
+                "SELECT name FROM rmm_companies WHERE tenant_id = $1 AND rmm_company_id = $2"
+                " AND NOT deleted"
+            )
+        else:
+            sql = (
+                "SELECT revio_name FROM company_links WHERE tenant_id = $1"
+                " AND revio_customer_id = $2"
+            )
+        name = await self.pool.fetchval(sql, tenant_id, record_id)
+        return None if name is None else str(name)
 
     async def _run(self, operation: str, **kwargs: Any) -> Any:
         from services.company import manual

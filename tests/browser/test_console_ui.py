@@ -1,8 +1,8 @@
 """The console in real headless Chromium, over the real company and alert services and both
 sandboxes: walk the wizard (a bad value shows its field error, then it finishes), start the
 initial sync and watch it reach done, confirm and reject suggestions, link an unmatched
-customer by search, find a skipped alert in the audit trail, retry a dead letter.
-Screenshots of each page go to test-output/."""
+customer by search and an unlinked RMM company to a customer, find a skipped alert in the
+audit trail, retry a dead letter. Screenshots of each page go to test-output/."""
 
 import asyncio
 import secrets
@@ -255,6 +255,27 @@ async def test_an_unmatched_customer_is_linked_by_search(page: Any, site: Site):
     card = await page.locator('.mapping[data-mapping="104"]').inner_text()
     assert "RMM company c4" in card and "manual link" in card
     await shot(page, "13-mapping-linked-by-hand")
+
+
+async def test_an_unlinked_rmm_company_is_linked_to_a_customer_by_search(page: Any, site: Site):
+    await page.goto(f"{site.url}/mappings")
+    await page.select_option("#f-side", "rmm")
+    await page.click("#unmatched-search button[type=submit]")
+    vandelay = page.locator('.unmatched[data-side="rmm"][data-id="c5"]')
+    await vandelay.wait_for()
+    assert await page.locator('.unmatched[data-id="c4"]').count() == 0  # linked by hand before
+    await shot(page, "13b-mapping-unlinked-companies")
+    await vandelay.locator("text=Map...").click()
+    await page.wait_for_url("**/mappings/link?rmm=c5*")
+    assert await page.locator("#fixed-name").inner_text() == "Vandelay Imports"
+    await page.fill("#f-q", "soylent")
+    await page.click("form button[type=submit]:has-text('Search')")
+    candidate = page.locator('.candidate[data-id="105"]')
+    await candidate.locator("text=Map").click()
+    await page.wait_for_url("**/mappings/link/confirm*")
+    await page.click("button:has-text('Confirm')")
+    await page.locator("#flash", has_text="Linked Rev.io customer 105 to RMM company c5").wait_for()
+    assert "RMM company c5" in await page.locator('.mapping[data-mapping="105"]').inner_text()
 
 
 async def test_a_skipped_alert_is_found_in_the_audit_trail(page: Any, site: Site):

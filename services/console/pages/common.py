@@ -1,13 +1,19 @@
 """What every page needs: the console, the signed-in user (else a redirect to the login
-page) and the tenant in view (else the tenant picker)."""
+page) and the tenant in view (else the tenant picker); and its routes, which answer a
+request they cannot serve with an HTML page where the API answers JSON."""
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
 from services.console.auth import Principal
 from services.console.deps import Console, authenticated, get_console, tenant_scope
+from services.console.pages.html import error_page
 
 
 @dataclass(frozen=True)
@@ -31,3 +37,38 @@ def safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//"):
         return target
     return "/"
+
+
+def invalid_input(errors: Any) -> str:
+    """What was wrong with a page's path or query, by name (never the value: it is the
+    user's input)."""
+    said = []
+    for error in errors:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("path", "query"))
+        said.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
+    return "; ".join(said)
+
+
+class PageRoute(APIRoute):
+    """A page route: a path or query value of the wrong type (else the app's JSON 422) or an
+    HTTP error of the page is answered with an HTML page of that status."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        serve = super().get_route_handler()
+
+        async def serve_page(request: Request) -> Response:
+            try:
+                return await serve(request)
+            except RequestValidationError as error:
+                return error_page(422, invalid_input(error.errors()))
+            except HTTPException as error:
+                answer = error_page(error.status_code, error.detail)
+                answer.headers.update(error.headers or {})
+                return answer
+
+        return serve_page
+
+
+def page_router() -> APIRouter:
+    """The router of a module of pages (left out of the OpenAPI document)."""
+    return APIRouter(include_in_schema=False, route_class=PageRoute)

@@ -3,6 +3,7 @@ through `esc`, and pages are plain functions of their data)."""
 
 from collections.abc import Iterable, Sequence
 from html import escape
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlencode
 
@@ -167,3 +168,10 @@ def page(
         f"</body></html>"
     )
     return HTMLResponse(html, status_code=status_code)
+
+
+def error_page(status_code: int, detail: Any) -> HTMLResponse:
+    """Why a request was not served, as a page (without the signed-in header: the request
+    may have failed before anyone was signed in)."""
+    body = f'<p class="problems" id="problem">{esc(detail)}</p><p><a href="/">Home</a></p>'
+    return page(HTTPStatus(status_code).phrase, body, None, status_code=status_code)

@@ -1,11 +1,11 @@
 """Mapping review: suggested and automatic pairs as cards (confirm, reject, unmap, confirm
-all), and for the unmatched a search of the other side to map by hand (search, map,
-confirm)."""
+all), and a search of the unlinked records of either side (Rev.io customers, RMM companies)
+to map one by hand: pick it, search the other side, map, confirm."""
 
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from services.console.api_mappings import (
@@ -17,13 +17,14 @@ from services.console.api_mappings import (
     search,
 )
 from services.console.deps import form_fields
-from services.console.pages.common import Page, PageCtx
-from services.console.pages.html import esc, page, post_form, url
+from services.console.pages.common import Page, PageCtx, page_router
+from services.console.pages.html import esc, page, post_form, select, url
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 TABS = ("suggested", "linked", "held", "rejected", "all")
 ACTIONS = {"confirm": "Confirmed", "reject": "Rejected", "unlink": "Unmapped"}
 SIDES = {"revio": "Rev.io customer", "rmm": "RMM company"}
+UNLINKED = {"revio": "Rev.io customers", "rmm": "RMM companies"}
 
 
 def _card(ctx: PageCtx, m: dict[str, Any], back: str) -> str:
@@ -81,6 +82,7 @@ async def mappings_page(
     state: str = "suggested",
     run: UUID | None = None,
     q: str = "",
+    side: str = "",
     done: str | None = None,
 ) -> Response:
     state = state if state in TABS else "suggested"
@@ -101,34 +103,40 @@ async def mappings_page(
         bulk = post_form(
             ctx.principal, f"/mappings/confirm-all/{latest}", "Confirm all", "", {"back": back}
         )
-    results = await _unmatched(ctx, "revio", q, back) if q or state == "held" else ""
+    asked = side in UNLINKED
+    system = side if asked else "revio"
+    results = await _unmatched(ctx, system, q) if q or asked or state == "held" else ""
     body = (
         f'<nav class="steps">{tabs}</nav><div class="actions">{bulk}</div>{cards}'
-        "<h2>Unmatched</h2><form method='get' action='/mappings' class='card'>"
+        "<h2>Unmatched</h2>"
+        "<form method='get' action='/mappings' class='card' id='unmatched-search'>"
         f"<input type='hidden' name='state' value='{esc(state)}'>"
-        "<div class='field'><label for='f-q'>Search unlinked Rev.io customers</label>"
-        "<div class='help'>Find a customer no company was linked to, then map it by hand.</div>"
-        f"<input type='search' id='f-q' name='q' value='{esc(q)}'></div>"
+        "<div class='field'><label for='f-side'>Search unlinked</label>"
+        "<div class='help'>Find a customer or a company nothing was linked to, then map it by"
+        " hand. Leave the name empty to list them all.</div>"
+        f"{select('side', list(UNLINKED.items()), system, None)}"
+        f"<input type='search' id='f-q' name='q' value='{esc(q)}' aria-label='Name'></div>"
         "<button type='submit'>Search</button></form>"
         f"{results}"
     )
     return page("Mappings", body, ctx.principal, "mappings", ctx.tenant, flash=done)
 
 
-async def _unmatched(ctx: PageCtx, system: str, q: str, back: str) -> str:
+async def _unmatched(ctx: PageCtx, system: str, q: str) -> str:
     try:
         hits = await search(ctx.console, ctx.tenant, system, q)
     except HTTPException as error:
         return f"<p class='problems'>{esc(error.detail)}</p>"
     rows = []
     for hit in hits:
-        target = url("/mappings/link", revio=hit["id"], q=hit["name"])
+        target = url("/mappings/link", **{system: hit["id"]}, q=hit["name"])
         rows.append(
-            f'<li class="unmatched" data-id="{esc(hit["id"])}">{esc(hit["name"])}'
-            f' <span class="muted">({esc(hit["id"])})</span>'
-            f' <a class="button secondary" href="{esc(target)}">Map...</a></li>'
+            f'<li class="unmatched" data-side="{esc(system)}" data-id="{esc(hit["id"])}">'
+            f'{esc(hit["name"])} <span class="muted">({esc(SIDES[system])} {esc(hit["id"])})'
+            f'</span> <a class="button secondary" href="{esc(target)}">Map...</a></li>'
         )
-    return f"<ul id='unmatched'>{''.join(rows)}</ul>" if rows else "<p class='muted'>No match.</p>"
+    none = f"<p class='muted'>No unlinked {esc(UNLINKED[system])} match.</p>"
+    return f"<ul id='unmatched'>{''.join(rows)}</ul>" if rows else none
 
 
 @router.get("/mappings/link")
@@ -139,7 +147,7 @@ async def link_page(
         raise HTTPException(400, "name the Rev.io customer (revio=) or the RMM company (rmm=)")
     fixed, other = ("revio", "rmm") if revio else ("rmm", "revio")
     fixed_id = revio or rmm or ""
-    name = await _name_of(ctx, fixed, fixed_id)
+    name = await _known_name(ctx, fixed, fixed_id)
     hits = await search(ctx.console, ctx.tenant, other, q)
     rows = []
     for hit in hits:
@@ -156,7 +164,7 @@ async def link_page(
         f" <span class='muted'>({esc(fixed_id)})</span></div>"
         f"<form method='get' action='/mappings/link' class='card'>"
         f"<input type='hidden' name='{fixed}' value='{esc(fixed_id)}'>"
-        f"<div class='field'><label for='f-q'>Search unlinked {esc(SIDES[other])}s</label>"
+        f"<div class='field'><label for='f-q'>Search unlinked {esc(UNLINKED[other])}</label>"
         "<div class='help'>Type part of the name; the best matches come first.</div>"
         f"<input type='search' id='f-q' name='q' value='{esc(q)}'></div>"
         "<button type='submit'>Search</button></form>"
@@ -168,11 +176,13 @@ async def link_page(
 @router.get("/mappings/link/confirm")
 async def link_confirm_page(ctx: Page, revio: str, rmm: str) -> Response:
     fields = {"revio_customer_id": revio, "rmm_company_id": rmm}
+    revio_name = await _known_name(ctx, "revio", revio)
+    rmm_name = await _known_name(ctx, "rmm", rmm)
     body = (
         "<div class='card'><div class='pair'>"
-        f"<div class='side'><b>{esc(await _name_of(ctx, 'revio', revio))}</b>"
+        f"<div class='side'><b>{esc(revio_name)}</b>"
         f"<div class='muted'>Rev.io customer {esc(revio)}</div></div><div>&harr;</div>"
-        f"<div class='side'><b>{esc(await _name_of(ctx, 'rmm', rmm))}</b>"
+        f"<div class='side'><b>{esc(rmm_name)}</b>"
         f"<div class='muted'>RMM company {esc(rmm)}</div></div></div>"
         f"<div class='actions'>{post_form(ctx.principal, '/mappings/link', 'Confirm', '', fields)}"
         f"<a class='button secondary' href='/mappings'>Cancel</a></div></div>"
@@ -213,15 +223,12 @@ async def mapping_action(mapping_id: str, action: str, request: Request, ctx: Pa
     return RedirectResponse(_with_done(back, f"{ACTIONS[action]} {mapping_id}"), status_code=303)
 
 
-async def _name_of(ctx: PageCtx, system: str, object_id: str) -> str:
-    if system == "revio":
-        found = await ctx.console.mappings.get(ctx.tenant, object_id)
-        if found and found.revio_name:
-            return found.revio_name
-    for record in await ctx.console.mappings.unlinked(ctx.tenant, system):
-        if record.id == object_id:
-            return record.name
-    return object_id
+async def _known_name(ctx: PageCtx, system: str, object_id: str) -> str:
+    """Its name; a 404 for what the company service does not know (as linking would say)."""
+    name = await ctx.console.mappings.known_name(ctx.tenant, system, object_id)
+    if name is None:
+        raise HTTPException(404, f"{SIDES[system]} {object_id} is not known")
+    return name
 
 
 def _writer(ctx: PageCtx) -> None:

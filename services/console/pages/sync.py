@@ -5,16 +5,16 @@ can be left and come back to)."""
 import json
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from services.console.api_sync_runs import run_json, start
 from services.console.deps import form_fields
-from services.console.pages.common import Page
+from services.console.pages.common import Page, page_router
 from services.console.pages.html import esc, page, post_form, table
 from services.console.sync_runs import cancel_run
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 TERMINAL = ("done", "failed", "cancelled")
 SCRIPT = """
 <script>
@@ -27,7 +27,8 @@ function eta(seconds) {
 }
 function cell(text) { const td = document.createElement("td"); td.textContent = text; return td; }
 function render(run) {
-  document.getElementById("phase").textContent = run.phase;
+  document.getElementById("phase").textContent =
+    run.activity ? run.phase + " (" + run.activity + ")" : run.phase;
   document.getElementById("eta").textContent = run.phase === "done" ? "-" : eta(run.eta_seconds);
   document.getElementById("fraction").value = run.fraction;
   const body = document.querySelector("#progress tbody");
@@ -41,7 +42,8 @@ function render(run) {
     meter.max = p.total || 1; meter.value = p.total ? p.seen : 0;
     bar.appendChild(meter); tr.appendChild(bar);
     tr.appendChild(cell(p.seen + " / " + (p.total === null ? "?" : p.total)));
-    tr.appendChild(cell(p.decided === null ? "-" : String(p.decided)));
+    const decided = p.decided === null ? "-" : String(p.decided);
+    tr.appendChild(cell(p.created ? decided + ", " + p.created + " created" : decided));
     body.appendChild(tr);
   }
   const errors = document.getElementById("errors");

@@ -9,6 +9,7 @@ import pytest
 
 from services.console.deps import SESSION_COOKIE, Console
 from tests.integration.console.support import HELP_DESK, Accounts
+from tests.integration.console.test_mappings_api import synced  # noqa: F401  (a fixture)
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
@@ -39,7 +40,6 @@ async def test_every_page_renders_for_a_configured_tenant(
         "/sync",
         "/mappings",
         "/mappings?state=held",
-        "/mappings/link?revio=104&q=init",
         "/audit",
         "/health",
     ):
@@ -93,3 +93,87 @@ async def test_a_new_tenant_starts_at_the_first_step(api: httpx.AsyncClient, sig
     assert home.headers["location"] == "/wizard/initial"
     finish = await api.get("/wizard/finish")
     assert finish.status_code == 303 and finish.headers["location"] == "/wizard/initial"
+
+
+@pytest.mark.usefixtures("synced")
+async def test_an_unlinked_rmm_company_is_found_and_linked_from_the_mappings_page(
+    api: httpx.AsyncClient, signed_in: str, console: Console, tenant: str
+):
+    listed = await api.get("/mappings?side=rmm")
+    assert listed.status_code == 200
+    assert '<option value="rmm" selected>RMM companies</option>' in listed.text
+    assert '<li class="unmatched" data-side="rmm" data-id="c5">Vandelay Imports' in listed.text
+    assert "/mappings/link?rmm=c5&amp;q=Vandelay+Imports" in listed.text
+
+    chooser = await api.get("/mappings/link?rmm=c5&q=soylent")
+    assert chooser.status_code == 200
+    assert '<b id="fixed-name">Vandelay Imports</b>' in chooser.text.replace("'", '"')
+    assert "Search unlinked Rev.io customers" in chooser.text
+    assert "/mappings/link/confirm?rmm=c5&amp;revio=105" in chooser.text
+    confirm = await api.get("/mappings/link/confirm?rmm=c5&revio=105")
+    assert confirm.status_code == 200 and "Soylent Foods" in confirm.text
+    body = f"csrf_token={signed_in}&revio_customer_id=105&rmm_company_id=c5"
+    linked = await api.post("/mappings/link", content=body, headers=FORM)
+
+    assert linked.status_code == 303
+    mapping = await console.mappings.get(tenant, "105")
+    assert mapping is not None and (mapping.state, mapping.rmm_company_id) == ("linked", "c5")
+    customers = (await api.get("/mappings/link?revio=104")).text
+    assert "Search unlinked RMM companies" in customers and "companys" not in customers
+
+
+@pytest.mark.usefixtures("synced")
+async def test_mapping_by_hand_says_up_front_that_a_record_is_not_known(
+    api: httpx.AsyncClient, signed_in: str
+):
+    for path, said in (
+        ("/mappings/link?revio=999999", "Rev.io customer 999999 is not known"),
+        ("/mappings/link?rmm=abc", "RMM company abc is not known"),
+        ("/mappings/link/confirm?revio=999999&rmm=c5", "Rev.io customer 999999 is not known"),
+        ("/mappings/link/confirm?revio=105&rmm=abc", "RMM company abc is not known"),
+    ):
+        answer = await api.get(path)
+        assert answer.status_code == 404, path
+        assert answer.headers["content-type"].startswith("text/html")
+        assert said in answer.text
+
+
+@pytest.mark.usefixtures("configured")
+async def test_a_page_answers_input_it_cannot_take_with_a_page_and_the_api_with_json(
+    api: httpx.AsyncClient, signed_in: str
+):
+    for path, said in (
+        ("/sync/nope", "run_id: Input should be a valid UUID"),
+        ("/mappings?run=nope", "run: Input should be a valid UUID"),
+        ("/audit?before=soon", "before: Input should be a valid integer"),
+        ("/mappings/link", "name the Rev.io customer (revio=) or the RMM company (rmm=)"),
+    ):
+        answer = await api.get(path)
+        assert answer.status_code in (400, 422), path
+        assert answer.headers["content-type"].startswith("text/html"), path
+        assert said in answer.text, path
+    for form in ("/sync/nope/cancel", "/health/dead-letters/abc/retry", "/tenants/select"):
+        refused = await api.post(form, content="", headers=FORM)
+        assert refused.status_code == 403 and "CSRF" in refused.text, form
+        assert refused.headers["content-type"].startswith("text/html"), form
+
+    api_answer = await api.get("/api/sync-runs/nope")
+    assert api_answer.status_code == 422
+    assert api_answer.json()["errors"][0]["field"] == "run_id"
+
+
+async def test_the_audit_page_shows_a_bad_since_or_an_unknown_filter_and_keeps_the_others(
+    api: httpx.AsyncClient, signed_in: str
+):
+    bad_since = await api.get("/audit?since=garbage&entity=alert&q=WONDER-01")
+
+    assert bad_since.status_code == 422
+    assert 'id="error-since">Not a date and time' in bad_since.text
+    assert 'name="entity" value="alert"' in bad_since.text
+    assert 'name="q" value="WONDER-01"' in bad_since.text
+    assert 'id="audit"' not in bad_since.text
+    unknown = await api.get("/audit?category=alert&entity=alert")
+    assert unknown.status_code == 422
+    assert "No filter named category" in unknown.text
+    assert 'name="entity" value="alert"' in unknown.text
+    assert (await api.get("/audit?since=2026-01-05T10:00&entity=alert")).status_code == 200
