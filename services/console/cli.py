@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
+import asyncpg
 import httpx
 import typer
 import yaml
@@ -604,7 +605,13 @@ def replay_command(
         out.print(f"[red]no database given:[/red] {NO_DATABASE}")
         raise typer.Exit(2)
     started = time.monotonic()
-    read, names, missing = asyncio.run(_replay(database_url))
+    try:
+        read, names, missing = asyncio.run(_replay(database_url))
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        out.print(
+            f"[red]cannot use the database given (--database-url / DATABASE_URL):[/red] {error}"
+        )
+        raise typer.Exit(1) from None
     out.print(
         f"rebuilt {', '.join(names)} from {read} events in {time.monotonic() - started:.1f} s"
     )

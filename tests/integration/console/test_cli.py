@@ -268,6 +268,15 @@ def test_replay_without_a_database_refuses_and_says_where_to_find_it():
     assert ".revsync/env" in refused.output and "rebuilt" not in refused.output
 
 
+def test_replay_against_a_database_it_cannot_reach_says_so_without_a_traceback():
+    nowhere = f"postgresql://postgres:secret@127.0.0.1:{free_port()}/revsync"
+    refused = CliRunner().invoke(cli, ["replay", "--database-url", nowhere], env={"COLUMNS": "400"})
+
+    assert refused.exit_code == 1, refused.output
+    assert "cannot use the database given" in refused.output
+    assert "Traceback" not in refused.output and "secret" not in refused.output
+
+
 def test_sandbox_runs_the_sandboxes_with_their_options():
     shown = subprocess.run(
         [

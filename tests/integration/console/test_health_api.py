@@ -79,6 +79,27 @@ async def test_health_shows_each_tenants_part_of_a_consumers_lag(
         await js.delete_consumer("COMMANDS", durable)
 
 
+@pytest.mark.usefixtures("known")
+async def test_the_outbox_error_is_shown_to_the_tenant_not_to_anonymous_callers(
+    api: httpx.AsyncClient, admin: dict[str, str], console: Console, tenant: str
+):
+    error = f"publish of cmd.{tenant}.revio.ticket.create failed: timeout"
+    await console.pool.execute(
+        "INSERT INTO outbox (id, tenant_id, subject, payload, attempts, last_error, retry_at)"
+        " VALUES (gen_random_uuid(), $1, 'cmd.x', '', 1, $2, now() + interval '1 hour')",
+        tenant,
+        error,
+    )
+    try:
+        mine = (await api.get("/api/health", headers=admin)).json()["outbox"]
+        anonymous = (await api.get("/api/health")).json()["outbox"]
+    finally:
+        await console.pool.execute("DELETE FROM outbox WHERE tenant_id = $1", tenant)
+
+    assert mine["last_error"] == error
+    assert anonymous["last_error"] is None and anonymous["waiting_after_failure"] >= 1
+
+
 def bearer_header(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
