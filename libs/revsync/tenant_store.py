@@ -64,14 +64,15 @@ class TenantStore:
             self._box = SecretBox()
         return self._box
 
-    async def save(self, tenant: Tenant, actor: str) -> None:
+    async def save(self, tenant: Tenant, actor: str) -> list[str]:
         """Record the settings (an event naming the settings that changed, old -> new, and the
         secrets that changed, never their values: `revsync.contracts.settings`), update the
-        tenants projection and store the new secrets, in one transaction."""
+        tenants projection and store the new secrets, in one transaction. Returns what changed,
+        by name (settings, then secrets); a save that changes nothing records nothing: []."""
         async with UnitOfWork(self.pool, tenant.id, consumer="console", actor=actor) as uow:
-            await self._save_in(uow, tenant)
+            return await self._save_in(uow, tenant)
 
-    async def create(self, tenant: Tenant, actor: str) -> None:
+    async def create(self, tenant: Tenant, actor: str) -> list[str]:
         """Save a new tenant and record its creation; TenantExists if the id is taken."""
         try:
             async with UnitOfWork(self.pool, tenant.id, consumer="console", actor=actor) as uow:
@@ -82,7 +83,7 @@ class TenantStore:
                     raise TenantExists(tenant.id)
                 created = NewEvent(CREATED, {"name": tenant.name, "enabled": tenant.enabled})
                 await uow.append(LIFECYCLE_STREAM, [created], expected_version=NO_STREAM)
-                await self._save_in(uow, tenant)
+                return await self._save_in(uow, tenant)
         except (ConcurrencyError, asyncpg.UniqueViolationError):
             raise TenantExists(tenant.id) from None
 
@@ -101,15 +102,17 @@ class TenantStore:
             await set_enabled_row(uow.conn, tenant_id, enabled)
         return True
 
-    async def _save_in(self, uow: UnitOfWork, tenant: Tenant) -> None:
-        secrets = _secrets_of(tenant)
+    async def _save_in(self, uow: UnitOfWork, tenant: Tenant) -> list[str]:
+        secrets = _secrets_of(tenant)  # only new ones: a tenant to save holds no stored secret
         config = public_config(tenant)
-        data: dict[str, Any] = {"config": config, "secrets_changed": sorted(secrets)}
         before = await uow.conn.fetchval(
             "SELECT config FROM tenants WHERE tenant_id = $1 FOR UPDATE", tenant.id
         )
+        changes = settings_changes(before, config)
+        if before is not None and not changes and not secrets:
+            return []
+        data: dict[str, Any] = {"config": config, "secrets_changed": sorted(secrets)}
         if before is not None:  # a first save has none: `config` says it all
-            changes = settings_changes(before, config)
             data["changes"] = [change.model_dump(mode="json") for change in changes]
         await uow.append(SETTINGS_STREAM, [NewEvent("SettingsChanged", data)])
         await uow.conn.execute(
@@ -130,6 +133,7 @@ class TenantStore:
                 key,
                 self.box.seal(value),
             )
+        return [change.field for change in changes] + sorted(secrets)
 
     async def load(self, tenant_id: str, with_secrets: bool = True) -> Tenant | None:
         async with self.pool.acquire() as conn:

@@ -17,10 +17,9 @@ and turns it on (`finish_setup`).
 from dataclasses import dataclass, field
 from typing import Any
 
-from revsync.contracts.settings import settings_changes
 from revsync.logs import get_logger
 from revsync.tenancy import ENDPOINT_CATEGORIES, SEVERITY_ORDER, Tenant
-from revsync.tenant_store import TenantExists, public_config
+from revsync.tenant_store import TenantExists
 from revsync.vendor.errors import VendorError
 
 from services.console.deps import Console
@@ -74,14 +73,6 @@ async def _refusal(
     return errors
 
 
-def changed_names(before: Tenant | None, candidate: Candidate) -> list[str]:
-    """The settings and secrets a save of the candidate changes, by name."""
-    assert candidate.to_save is not None
-    config = public_config(candidate.to_save)
-    changes = settings_changes(None if before is None else public_config(before), config)
-    return [change.field for change in changes] + candidate.new_secrets
-
-
 async def create_tenant(
     console: Console, tenant_id: str, body: Any, actor: str, fields: set[str] | None = None
 ) -> Saved:
@@ -96,8 +87,7 @@ async def create_tenant(
     tenant = candidate.to_save
     if fields is not None:
         tenant = tenant.model_copy(update={"enabled": False})
-    await console.tenants.create(tenant, actor=actor)
-    changed = changed_names(None, candidate)
+    changed = await console.tenants.create(tenant, actor=actor)
     log.info("tenant created", tenant_id=tenant_id, actor=actor, enabled=tenant.enabled)
     log.info("settings saved", tenant_id=tenant_id, actor=actor, changed=changed)
     return Saved(changed=changed, created=True)
@@ -125,11 +115,10 @@ async def save_settings(
     if errors:
         return Saved(errors)
     assert candidate.to_save is not None
-    changed = changed_names(current, candidate)
+    changed = await console.tenants.save(candidate.to_save, actor=actor)
     if not changed:
         log.info("settings unchanged", tenant_id=tenant_id, actor=actor)
         return Saved()
-    await console.tenants.save(candidate.to_save, actor=actor)
     log.info("settings saved", tenant_id=tenant_id, actor=actor, changed=changed)
     return Saved(changed=changed)
 
