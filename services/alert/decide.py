@@ -54,12 +54,14 @@ def is_clear(change: RmmAlertChanged) -> bool:
 
 def is_stale(state: AlertState, alert: RmmAlert) -> bool:
     """An observation of the same RMM ticket no newer than one already decided on: a
-    duplicate delivery, or one overtaken by a later change."""
-    return (
-        alert.ticket_id == state.rmm_ticket_id
-        and state.observed_at is not None
-        and alert.updated_at <= state.observed_at
-    )
+    duplicate delivery, or one overtaken by a later change. The ticket's version says so
+    when both have one (a repeat raised within the same timestamp is newer); else its
+    timestamp does."""
+    if alert.ticket_id != state.rmm_ticket_id:
+        return False
+    if alert.version and state.rmm_ticket_version:
+        return alert.version <= state.rmm_ticket_version
+    return state.observed_at is not None and alert.updated_at <= state.observed_at
 
 
 def is_recurrence(state: AlertState, change: RmmAlertChanged) -> bool:
@@ -107,6 +109,7 @@ def _observation(change: RmmAlertChanged) -> dict[str, Any]:
     alert = change.alert
     return {
         "rmm_ticket_id": alert.ticket_id,
+        "rmm_ticket_version": alert.version,
         "observed_at": alert.updated_at.isoformat(),
         "kind": change.kind,
         "endpoint_id": alert.endpoint_id,
@@ -123,6 +126,7 @@ def _with_observation(state: AlertState, change: RmmAlertChanged) -> AlertState:
     return replace(
         state,
         rmm_ticket_id=alert.ticket_id,
+        rmm_ticket_version=alert.version,
         observed_at=alert.updated_at,
         endpoint_id=alert.endpoint_id,
         condition_id=alert.condition_id,
@@ -224,6 +228,7 @@ def _request_ticket(
         attempt=current.attempts + 1 if retry else 1,
         count=count,
         rmm_ticket_id=current.rmm_ticket_id,
+        rmm_ticket_version=current.rmm_ticket_version,
         observed_at=current.observed_at.isoformat() if current.observed_at else None,
         endpoint_id=current.endpoint_id,
         condition_id=current.condition_id,

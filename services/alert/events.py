@@ -1,8 +1,9 @@
 """The alert service's decision events (stream `alert:<endpoint>:<condition>`).
 
 Each says which `rule` fired and with what inputs, so the audit trail reads as an
-explanation. Events about an observation also carry it: `rmm_ticket_id, observed_at, kind,
-endpoint_id, condition_id, company_id, severity, summary, description`. Events that sent
+explanation. Events about an observation also carry it: `rmm_ticket_id, rmm_ticket_version,
+observed_at, kind, endpoint_id, condition_id, company_id, severity, summary, description`
+(`rmm_ticket_version` is absent from events recorded before it was; read as 0). Events that sent
 commands list them in `sent: [{command_id, system, entity, verb}]`.
 
 - `AlertSkipped{reason, rule, minimum?}`: no ticket, and why: `below_threshold` (rule

@@ -58,6 +58,7 @@ class AlertState:
     company_id: str | None = None
     customer_id: str | None = None
     rmm_ticket_id: str | None = None
+    rmm_ticket_version: int = 0  # of the observation decided on last; 0: not known
     observed_at: datetime | None = None
     severity: str | None = None
     summary: str | None = None
@@ -81,9 +82,13 @@ def _observed(state: AlertState, data: dict[str, Any]) -> AlertState:
     """Fields every event about an observation carries."""
     if "rmm_ticket_id" not in data:
         return state
+    same_ticket = data["rmm_ticket_id"] == state.rmm_ticket_id
     return replace(
         state,
         rmm_ticket_id=data["rmm_ticket_id"],
+        rmm_ticket_version=data.get(
+            "rmm_ticket_version", state.rmm_ticket_version if same_ticket else 0
+        ),
         observed_at=datetime.fromisoformat(data["observed_at"]),
         endpoint_id=data.get("endpoint_id", state.endpoint_id),
         condition_id=data.get("condition_id", state.condition_id),

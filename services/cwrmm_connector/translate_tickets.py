@@ -62,8 +62,13 @@ def is_alert(doc: Doc, alert_source: str) -> bool:
     return (optional_text(doc, "source", "name") or "").lower() == alert_source.lower()
 
 
-def ticket(doc: Doc, category: StatusCategory, notes: Iterable[TicketNote] = ()) -> RmmTicket:
+def version_of(doc: Doc) -> int:
+    """The ticket's `version` (1 on creation, +1 on every update); 0 when it has none."""
     version = doc.get("version", 0)
+    return version if isinstance(version, int) and not isinstance(version, bool) else 0
+
+
+def ticket(doc: Doc, category: StatusCategory, notes: Iterable[TicketNote] = ()) -> RmmTicket:
     return RmmTicket(
         id=required_text(doc, "id", "ticket"),
         company_id=optional_text(doc, "company", "id"),
@@ -76,7 +81,7 @@ def ticket(doc: Doc, category: StatusCategory, notes: Iterable[TicketNote] = ())
         board_id=optional_text(doc, "serviceBoard", "id"),
         source=optional_text(doc, "source", "name"),
         updated_at=moment(doc.get("updatedAt"), "ticket"),
-        version=version if isinstance(version, int) else 0,
+        version=version_of(doc),
         endpoint_ids=asset_ids(doc),
         notes=tuple(sorted(notes, key=lambda n: (n.created_at or EPOCH, n.id))),
         revio_ticket_id=extended_attribute(doc, markers.TICKET_ATTRIBUTE)
@@ -99,4 +104,5 @@ def alert(doc: Doc, category: StatusCategory) -> RmmAlert:
         description=optional_text(doc, "description"),
         status_category=category,
         updated_at=moment(doc.get("updatedAt"), "alert ticket"),
+        version=version_of(doc),
     )

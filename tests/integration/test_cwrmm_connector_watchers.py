@@ -4,6 +4,7 @@ echo, alerts are raised/updated/cleared, reconciliation finds deletions and miss
 sync-run listings carry totals, and replicas never poll the same resource together."""
 
 import asyncio
+import time
 from collections import Counter
 from collections.abc import Iterator
 from uuid import uuid4
@@ -30,6 +31,8 @@ from revsync.tenant_store import TenantStore
 from services.cwrmm_connector import polls
 from services.cwrmm_connector.observe import UNTRANSLATABLE
 from services.cwrmm_connector.supervisor import Supervisor
+from services.sandbox.common import clock
+from services.sandbox.common.clock import FakeClock
 from services.sandbox.common.faults import FaultRule
 from services.sandbox.cwrmm import alert_model, ticket_model
 from tests.integration.cwrmm_connector_support import (
@@ -245,6 +248,40 @@ async def test_alerts_are_raised_updated_and_cleared(
     # each: six round trips with the watermark's read and the rate limiter's slot
     hash_reads = [t for t in trips if t.startswith("SELECT object_id, hash FROM object_hashes")]
     assert len(hash_reads) == 2 and len(trips) == 6, "\n".join(trips)
+
+
+async def test_an_alert_raised_again_within_the_same_timestamp_is_reported_again(
+    pool: asyncpg.Pool,
+    js: JetStreamContext,
+    tenant: str,
+    rmm_sandbox: Sandbox,
+):
+    """The same alert raised twice with the same details and the same `updatedAt` (the RMM
+    stamps to the millisecond; here its clock stands still) is two observations: the ticket's
+    `version` moved, so the second is reported as `updated`, not taken for the first."""
+    rmm, connector, first = await started(pool, js, tenant, rmm_sandbox)
+    record = next(iter(rmm.store.endpoints.values()))
+    item = {
+        "company_id": record["companyID"],
+        "site_id": record["siteID"],
+        "endpoint_id": record["document"]["endpointID"],
+        "condition_id": "disk-full",
+        "alertDetails": {"severity": "High", "summary": "Disk C: is 97% full"},
+    }
+    handle = await connector.handle()
+    clock.set_source(FakeClock(time.time()))
+    try:
+        alert_model.raise_alert(rmm.store, item)
+        await polls.tickets(handle, "Alert")
+        alert_model.raise_alert(rmm.store, item)
+        await polls.tickets(handle, "Alert")
+        await polls.tickets(handle, "Alert")  # and nothing more
+    finally:
+        clock.reset()
+
+    seen = [c for c in (await changes(js, tenant))[first:] if isinstance(c, RmmAlertChanged)]
+    assert [(c.kind, c.alert.version) for c in seen] == [("raised", 1), ("updated", 2)]
+    assert seen[0].alert.updated_at == seen[1].alert.updated_at
 
 
 async def test_reconciliation_reports_deletions_and_what_polling_missed(

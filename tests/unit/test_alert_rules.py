@@ -44,6 +44,7 @@ def alert_change(
     condition: str = "cpu-high",
     company: str | None = "co-1",
     summary: str = "CPU above 95%",
+    version: int = 0,
 ) -> RmmAlertChanged:
     return RmmAlertChanged(
         tenant_id=TENANT,
@@ -57,6 +58,7 @@ def alert_change(
             summary=summary,
             status_category="Closed" if kind == "cleared" else "New",
             updated_at=T0 + timedelta(seconds=at),
+            version=version,
         ),
     )
 
@@ -255,6 +257,35 @@ def test_stale_observation_after_a_newer_one_is_ignored():
     alert = Alert()
     alert.open_ticket(at=100)
     assert alert.observe(alert_change(at=50, kind="updated")).empty
+
+
+def test_a_repeat_within_the_same_timestamp_is_told_from_a_duplicate_by_the_ticket_version():
+    # the RMM stamps times to the second or millisecond: a repeat raised that soon after the
+    # first carries the same time, and only the ticket's version says it is newer
+    alert = Alert()
+    alert.observe(alert_change(at=0, version=1))
+    alert.result(alert.commands(CreateRevioTicket)[-1], ticket_id="R-1")
+    assert alert.observe(alert_change(at=0, version=1, kind="updated")).empty  # delivered twice
+
+    repeat = alert.observe(alert_change(at=0, version=2, kind="updated"))
+    assert repeat.event_types == ["AlertRepeated"]
+    assert repeat.events[0].data["rmm_ticket_version"] == 2
+    (journal,) = repeat.commands
+    assert isinstance(journal, AddRevioJournalEntry) and "occurrence 2" in journal.text
+    assert alert.observe(alert_change(at=0, version=2, kind="updated")).empty
+    assert alert.observe(alert_change(at=0, version=1, kind="updated")).empty  # overtaken
+
+
+def test_a_version_of_another_rmm_ticket_or_a_missing_one_leaves_staleness_to_the_time():
+    alert = Alert()
+    alert.observe(alert_change(at=100, version=7))
+    alert.result(alert.commands(CreateRevioTicket)[-1], ticket_id="R-1")
+    # events recorded before versions were (no `rmm_ticket_version`): the time decides
+    assert alert.observe(alert_change(at=100, version=0, kind="updated")).empty
+    assert alert.observe(alert_change(at=50, version=0, kind="updated")).empty
+    # the same condition on another RMM ticket, whose versions count from 1 again
+    other = alert.observe(alert_change(at=101, version=1, ticket="rt-2", kind="updated"))
+    assert other.event_types == ["AlertRepeated"] and alert.state.rmm_ticket_version == 1
 
 
 def test_result_of_a_create_we_no_longer_wait_for_is_ignored():

@@ -100,6 +100,10 @@ class RmmAlert(Model):
     description: str | None = None
     status_category: StatusCategory
     updated_at: datetime
+    # the alert ticket's `version` (1 on creation, +1 on every update): tells a repeat raised
+    # within the timestamp's resolution from a second delivery of the same observation; 0 when
+    # the vendor gave none
+    version: int = 0
 
 
 # --- changes: change.<tenant>.rmm.<entity>.<kind> ---------------------------------------

@@ -20,7 +20,7 @@ def iso(moment: datetime | None = None) -> str:
     moment = moment or clock.now_utc()
     if moment.tzinfo is not UTC:
         moment = moment.astimezone(UTC)
-    return moment.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def company_document(
