@@ -114,12 +114,17 @@ def initial_sync(env: dict[str, str]) -> None:
     )
 
 
+NATS_SCHEMES = ("nats", "tls", "ws", "wss")  # where `scheme://TOKEN@host` is a token
+
+
 def without_password(url: str) -> str:
-    """`url` with no password in it (neither `user:password@` nor `?password=`), fit to print
-    and to write to `.revsync/env`; the embedded servers have none."""
+    """`url` with no password in it (neither `user:password@`, `?password=` nor a NATS
+    `TOKEN@`), fit to print and to write to `.revsync/env`; the embedded servers have none."""
     parts = urlsplit(url)
     userinfo, at, hosts = parts.netloc.rpartition("@")
-    netloc = f"{userinfo.partition(':')[0]}{at}{hosts}"
+    user, colon, _password = userinfo.partition(":")
+    token = parts.scheme in NATS_SCHEMES and not colon
+    netloc = hosts if token else f"{user}{at}{hosts}"
     query = urlencode(
         [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "password"]
     )
@@ -131,7 +136,7 @@ def server_env(database_url: str, nats_url: str) -> str:
     urls = {"DATABASE_URL": database_url, "NATS_URL": nats_url}
     lines = ["# the servers of `make run`: `. .revsync/env && .venv/bin/revsync replay`"]
     if any(without_password(url) != url for url in urls.values()):
-        lines.append("# passwords are left out: give them as usual (PGPASSWORD, ~/.pgpass)")
+        lines.append("# passwords and tokens are left out: add them as you give them to revsync")
     lines += [f"export {name}={shlex.quote(without_password(url))}" for name, url in urls.items()]
     return "\n".join(lines) + "\n"
 

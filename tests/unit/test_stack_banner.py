@@ -39,6 +39,19 @@ def test_a_given_database_url_is_exported_and_shown_without_its_password(tmp_pat
     assert expected in shown
 
 
+def test_a_given_nats_url_is_shown_without_its_token_or_password(tmp_path: Path) -> None:
+    for given, expected in [
+        ("nats://s3cr3t-token@nats.internal:4222", "nats://nats.internal:4222"),
+        ("tls://s3cr3t-token@nats.internal:4222", "tls://nats.internal:4222"),
+        ("nats://revsync:s3cr3t@nats.internal:4222", "nats://revsync@nats.internal:4222"),
+    ]:
+        text = stack.server_env(EMBEDDED_DB, given)
+        shown = stack.banner(["sandbox"], EMBEDDED_DB, given)
+        assert "s3cr3t" not in text and "s3cr3t" not in shown, given
+        assert sourced(text, tmp_path)["NATS_URL"] == expected
+        assert f"NATS_URL         {expected}" in shown
+
+
 def test_the_banner_shows_both_servers_and_where_they_are_written() -> None:
     shown = stack.banner(["nats", "postgres", "sandbox"], EMBEDDED_DB, EMBEDDED_NATS)
     assert f"DATABASE_URL     {EMBEDDED_DB}" in shown
