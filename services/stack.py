@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from cryptography.fernet import Fernet
 from revsync.db import connect, ensure_database
-from revsync.devservers import ensure_servers
+from revsync.devservers import die_with_parent, ensure_servers
 from revsync.eventlog.migrate import apply_migrations
 
 from services.demo_tenant import DEMO_TENANT_ID, create_demo_tenant
@@ -172,6 +172,7 @@ def spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pope
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,  # a SIGKILLed stack leaves nothing running
         )
 
 

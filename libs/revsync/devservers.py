@@ -32,9 +32,9 @@ except OSError:  # not glibc Linux: servers then outlive a killed parent
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
-    """Runs in the child before exec: SIGTERM it when the process that started it dies, so a
-    killed test run or `make run` leaves no server behind."""
+def die_with_parent() -> None:
+    """Runs in the child before exec (`preexec_fn`): SIGTERM it when the process that started
+    it dies, so a killed test run or `make run` (even SIGKILLed) leaves no process behind."""
     if _LIBC is not None:
         _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
@@ -130,7 +130,7 @@ def start_nats(data_dir: Path, port: int | None = None) -> EmbeddedServer:
         stdout=log_path.open("ab"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent,
     )
     _wait_for_port(port, process, "nats-server", timeout=20)
     return EmbeddedServer("nats", f"nats://127.0.0.1:{port}", process, log_path)
@@ -220,7 +220,7 @@ def start_postgres(data_dir: Path, port: int | None = None) -> EmbeddedServer:
         stdout=log_path.open("ab"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent,
         user=run_as,
     )
     _wait_for_port(port, process, "postgres", timeout=30)

@@ -28,7 +28,7 @@ import httpx
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from revsync.db import create_pool
-from revsync.devservers import free_port
+from revsync.devservers import die_with_parent, free_port
 from revsync.secrets_box import SecretBox
 from revsync.tenancy import RevioConnection, RmmConnection, SyncSettings, Tenant
 from revsync.tenant_store import TenantStore
@@ -95,8 +95,9 @@ class Process:
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.popen = subprocess.Popen(
-                [sys.executable, "-m", self.module], env=self.env, stdout=out, stderr=out
-            )
+                [sys.executable, "-m", self.module], env=self.env, stdout=out, stderr=out,
+                preexec_fn=die_with_parent,  # a killed test run leaves no service running
+            )  # fmt: skip
 
     @property
     def port(self) -> int:
@@ -173,7 +174,7 @@ class E2EStack:
             self.sandbox = subprocess.Popen(
                 [sys.executable, "-m", "services.sandbox", "--seed", "1", "--size", "tiny",
                  "--rmm-port", str(self.rmm_port), "--revio-port", str(self.revio_port)],
-                env=self.base_env(), stdout=out, stderr=out,
+                env=self.base_env(), stdout=out, stderr=out, preexec_fn=die_with_parent,
             )  # fmt: skip
         self.wait_http(f"{self.rmm_url}/_sandbox/accounts", "the RMM sandbox")
         self.wait_http(f"{self.revio_url}/_sandbox/accounts", "the Rev.io sandbox")

@@ -56,11 +56,24 @@ def wait_for_sandbox(port: int, stack: subprocess.Popen[str], folder: Path) -> N
 
 
 def running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's exit status waits for whoever adopted it)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
         return False
-    return True
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def start_stack(folder: Path, port: int) -> tuple[subprocess.Popen[str], list[int]]:
+    stack = subprocess.Popen(
+        [sys.executable, "-c", STACK, str(folder), str(port)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    assert stack.stdout is not None
+    return stack, [int(pid) for pid in stack.stdout.readline().split()[1:]]
 
 
 @pytest.mark.parametrize(
@@ -70,15 +83,8 @@ def test_a_stopped_stack_stops_every_process_and_the_sandbox_saves_its_state(
     tmp_path: Path, stop: str
 ) -> None:
     port = free_port()
-    stack = subprocess.Popen(
-        [sys.executable, "-c", STACK, str(tmp_path), str(port)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-        start_new_session=True,  # its own process group, as a terminal's foreground job
-    )
+    stack, pids = start_stack(tmp_path, port)
     assert stack.stdout is not None
-    pids = [int(pid) for pid in stack.stdout.readline().split()[1:]]
     try:
         wait_for_sandbox(port, stack, tmp_path)
         if stop == "kill":
@@ -87,13 +93,37 @@ def test_a_stopped_stack_stops_every_process_and_the_sandbox_saves_its_state(
             os.killpg(stack.pid, signal.SIGINT)
         assert stack.wait(timeout=30) == 0
         output = stack.stdout.read()
+        left = [pid for pid in pids if running(pid)]
     finally:
         for pid in [stack.pid, *pids]:
             if running(pid):
                 os.kill(pid, signal.SIGKILL)
     assert "stopping ..." in output
     assert f"exit codes 0 {-signal.SIGTERM}" in output  # the sandbox stopped on SIGINT
-    assert not [pid for pid in pids if running(pid)]
+    assert not left
     assert (tmp_path / "sandbox.json").exists()
     assert "state saved to" in (tmp_path / "sandbox.log").read_text()
     assert "got SIGINT" in (tmp_path / "stubborn.log").read_text()  # SIGINT came first
+
+
+def test_a_killed_stack_leaves_no_process_running_and_the_sandbox_still_saves(
+    tmp_path: Path,
+) -> None:
+    """SIGKILL gives the stack no chance to stop anything: its processes are told by the
+    kernel (SIGTERM when their parent dies), and the sandbox saves its state on SIGTERM."""
+    port = free_port()
+    stack, pids = start_stack(tmp_path, port)
+    try:
+        wait_for_sandbox(port, stack, tmp_path)
+        stack.send_signal(signal.SIGKILL)
+        stack.wait(timeout=10)
+        deadline = time.monotonic() + 30
+        while any(running(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = [pid for pid in pids if running(pid)]
+    finally:
+        for pid in pids:
+            if running(pid):
+                os.kill(pid, signal.SIGKILL)
+    assert not left, f"still running after the stack was killed: {left}"
+    assert "state saved to" in (tmp_path / "sandbox.log").read_text()
