@@ -26,9 +26,9 @@ against the documented limits, and the dead-letter count.
   has room, and those in flight, per window (`revsync.command_window`; summed over tenants
   without one): a big initial sync shows here as a long queue that shrinks, not as a
   backlog in the connectors' consumers;
-- quota: today's calls of the shared daily counters (`rate_daily`) against each vendor's
-  documented daily limit, how long callers currently queue for a slot (`rate_limiter`), and
-  the calls this console process made itself;
+- quota: today's calls of the shared daily counters (`rate_daily`, every vendor's) against
+  each vendor's documented daily limit (if it has one), how long callers currently queue
+  for a slot (`rate_limiter`), and the calls this console process made itself;
 - without a tenant (anonymous callers, operators who name none) every figure is summed over
   all tenants and no tenant id is shown.
 """
@@ -275,10 +275,9 @@ async def command_windows(pool: asyncpg.Pool, tenant_id: str | None) -> list[dic
 
 
 async def quota(pool: asyncpg.Pool, tenant_id: str | None) -> list[dict[str, Any]]:
-    """Per vendor and bucket: today's calls, the daily limit and how long callers queue.
-    The shared limiter counts calls per day only for a vendor with a daily limit
-    (`DAILY_LIMITS`): for it a bucket without a count today made no call today (0); for the
-    others (the RMM) `used_today` is None: not counted."""
+    """Per vendor and bucket: today's calls, the daily limit (`DAILY_LIMITS`; None for a vendor
+    limited per window only, the RMM) and how long callers queue. The shared limiter counts
+    every call per UTC day: a bucket without a count today made no call today (0)."""
     where, args = _tenant_clause(tenant_id)
     daily_where = (where + " AND" if where else "WHERE") + " day = (now() AT TIME ZONE 'utc')::date"
     daily = await pool.fetch(
@@ -308,14 +307,13 @@ async def quota(pool: asyncpg.Pool, tenant_id: str | None) -> list[dict[str, Any
             }
         )
     for (vendor, bucket), seconds in sorted(queued.items()):
-        counted = vendor in DAILY_LIMITS
         found.append(
             {
                 "vendor": vendor,
                 "bucket": bucket,
-                "used_today": 0 if counted else None,
+                "used_today": 0,
                 "daily_limit": DAILY_LIMITS.get(vendor),
-                "used_fraction": 0.0 if counted else None,
+                "used_fraction": 0.0 if vendor in DAILY_LIMITS else None,
                 "queued_seconds": round(seconds, 2),
             }
         )

@@ -53,3 +53,18 @@ async def test_a_used_up_daily_quota_waits_for_the_next_day_and_counts_every_cal
         tenant,
     )
     assert used == 3
+
+
+async def test_every_call_is_counted_per_day_even_under_a_limit_without_a_daily_quota(
+    pool: asyncpg.Pool, tenant: str
+):
+    limit = RateLimit("per-window", calls=1000, per_seconds=300.0)  # the RMM's kind of limit
+    limiter = SharedRateLimiter(pool, tenant, "cwrmm")
+    for _ in range(4):
+        assert (await asyncio.wait_for(limiter.acquire(limit), timeout=5)).waited_s < 1.0
+    used = await pool.fetchval(
+        "SELECT used FROM rate_daily WHERE tenant_id = $1 AND vendor = 'cwrmm'"
+        " AND bucket = 'per-window' AND day = (now() AT TIME ZONE 'utc')::date",
+        tenant,
+    )
+    assert used == 4

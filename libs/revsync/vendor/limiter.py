@@ -2,8 +2,9 @@
 
 Each limit is a GCRA (generic cell rate algorithm) schedule: a caller reserves the next slot
 with one atomic UPDATE and sleeps until it; callers therefore queue instead of failing, and
-replicas never exceed the account's rate together. A daily quota is a plain counter per UTC
-day; when it is used up the caller waits for the next day (and says so in the log).
+replicas never exceed the account's rate together. Every call is also counted per UTC day
+(`rate_daily`, in the same statement: the Health page shows it for every vendor); a limit
+with a daily quota waits for the next day when it is used up (and says so in the log).
 """
 
 import asyncio
@@ -65,7 +66,7 @@ class SharedRateLimiter:
         The slot and the day's count are taken in one statement (one round trip a call)."""
         async with self.pool.acquire() as conn:
             args = (self.tenant_id, self.vendor, limit.bucket, limit.interval_s)
-            row = await conn.fetchrow(_SLOT_AND_DAY if limit.daily is not None else _SLOT, *args)
+            row = await conn.fetchrow(_SLOT_AND_DAY, *args)
         assert row is not None  # INSERT ... RETURNING always yields the row
         waited = max(0.0, float(row["wait"]))
         if limit.daily is not None and row["used"] > limit.daily:

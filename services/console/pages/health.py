@@ -51,7 +51,7 @@ async def health_page(ctx: Page, done: str | None = None) -> Response:
         [
             esc(q["vendor"]),
             esc(q["bucket"]),
-            esc("not counted" if q["used_today"] is None else q["used_today"]),
+            esc(q["used_today"]),
             esc(q["daily_limit"] or "per window"),
             esc(q["queued_seconds"]),
         ]

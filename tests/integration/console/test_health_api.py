@@ -1,7 +1,7 @@
 """`GET /api/health` per tenant: each consumer says how much of its lag is the caller's
 tenant's, and a platform operator can list every tenant's lag (real NATS JetStream).
 Credentials that do not verify are refused, never taken for anonymous; the Health page
-says which vendor calls are not counted per day."""
+counts every vendor's calls per day, the RMM's (limited per window) too."""
 
 import secrets
 from datetime import timedelta
@@ -12,6 +12,7 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
 from revsync.command_window import CommandWindow
 from revsync.unit_of_work import UnitOfWork
+from revsync.vendor.limiter import RateLimit, SharedRateLimiter
 
 from services.console.deps import SESSION_COOKIE, Console
 from tests.integration.console.support import bearer
@@ -136,7 +137,7 @@ async def test_health_with_no_credentials_but_another_cookie_is_anonymous(api: h
 
 
 @pytest.mark.usefixtures("known")
-async def test_the_health_page_says_which_vendor_calls_are_not_counted_per_day(
+async def test_the_health_page_counts_every_vendors_calls_today_the_rmms_too(
     api: httpx.AsyncClient, console: Console, tenant: str
 ):
     for vendor, bucket in (("cwrmm", "partner-topology-clients"), ("revio", "default")):
@@ -147,13 +148,23 @@ async def test_the_health_page_says_which_vendor_calls_are_not_counted_per_day(
             vendor,
             bucket,
         )  # a slot taken yesterday, no call counted today
+    rmm = SharedRateLimiter(console.pool, tenant, "cwrmm")
+    for _ in range(3):  # the RMM's limits are per 5-minute window, with no daily quota
+        await rmm.acquire(RateLimit("partner-companies", calls=1000, per_seconds=300.0))
     await console.users.create(f"page-{tenant}", "pw", "viewer", tenant)
     session = await console.users.issue(f"page-{tenant}", "session", timedelta(hours=1))
     api.cookies.set(SESSION_COOKIE, session.token)
 
-    quota = {(q["vendor"], q["used_today"]) for q in (await api.get("/api/health")).json()["quota"]}
+    quota = {
+        (q["vendor"], q["bucket"]): (q["used_today"], q["daily_limit"])
+        for q in (await api.get("/api/health")).json()["quota"]
+    }
     page = (await api.get("/health")).text
 
-    assert quota == {("cwrmm", None), ("revio", 0)}  # the RMM: per 5-min window, not per day
-    assert "<td>cwrmm</td><td>partner-topology-clients</td><td>not counted</td>" in page
+    assert quota == {
+        ("cwrmm", "partner-companies"): (3, None),
+        ("cwrmm", "partner-topology-clients"): (0, None),
+        ("revio", "default"): (0, 150000),
+    }
+    assert "<td>cwrmm</td><td>partner-companies</td><td>3</td><td>per window</td>" in page
     assert "<td>revio</td><td>default</td><td>0</td><td>150000</td>" in page
