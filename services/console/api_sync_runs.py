@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from services.console.deps import Ctx, CurrentUser, KnownTenant, Writer, tenant_not_known
 from services.console.sync_progress import load_progress
-from services.console.sync_runs import RunAlreadyActive, cancel_run, start_run
+from services.console.sync_runs import ACTIVE_PHASES, RunAlreadyActive, cancel_run, start_run
 
 router = APIRouter(prefix="/api/sync-runs", tags=["sync runs"])
 
@@ -55,24 +55,35 @@ async def post_run(
     return await run_json(console, tenant, run_id)
 
 
-@router.get("", summary="Recent sync runs, newest first")
+async def listed_run(conn: Any, tenant: str, row: Any) -> dict[str, Any]:
+    """One run of the list: as stored once it ended; while in progress (normally the one run
+    of the tenant, so the only one read further), with the phase its detail shows (`writing`
+    while only the writes of its decisions wait)."""
+    run = {
+        "id": str(row["run_id"]),
+        "kind": row["kind"],
+        "phase": row["phase"],
+        "started_at": row["started_at"].isoformat(),
+        "started_by": row["started_by"],
+        "finished_at": row["finished_at"].isoformat() if row["finished_at"] else None,
+    }
+    if row["phase"] in ACTIVE_PHASES:
+        progress = await load_progress(conn, tenant, row["run_id"])
+        if progress is not None:  # read anew: it may have ended meanwhile
+            run["phase"] = progress.shown_phase()
+            run["finished_at"] = progress.finished_at.isoformat() if progress.finished_at else None
+    return run
+
+
+@router.get("", summary="Recent sync runs, newest first (one in progress with its live phase)")
 async def list_runs(_: CurrentUser, tenant: KnownTenant, console: Ctx) -> list[dict[str, Any]]:
-    rows = await console.pool.fetch(
-        "SELECT run_id, kind, phase, started_at, started_by, finished_at FROM sync_runs"
-        " WHERE tenant_id = $1 ORDER BY started_at DESC LIMIT 50",
-        tenant,
-    )
-    return [
-        {
-            "id": str(row["run_id"]),
-            "kind": row["kind"],
-            "phase": row["phase"],
-            "started_at": row["started_at"].isoformat(),
-            "started_by": row["started_by"],
-            "finished_at": row["finished_at"].isoformat() if row["finished_at"] else None,
-        }
-        for row in rows
-    ]
+    async with console.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT run_id, kind, phase, started_at, started_by, finished_at FROM sync_runs"
+            " WHERE tenant_id = $1 ORDER BY started_at DESC LIMIT 50",
+            tenant,
+        )
+        return [await listed_run(conn, tenant, row) for row in rows]
 
 
 @router.get("/{run_id}", summary="Phase, progress per entity kind (seen/decided/total), ETA")

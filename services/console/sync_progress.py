@@ -6,11 +6,10 @@
   decision (see `DECIDED_BY`), not counting the ones revsync itself created during the run
   (`created`: they were not listed, so they would make decided exceed the total: "RMM
   companies 37/37, decided 40"); kinds no service decides on show no decided count;
-- writes: commands the decisions issued that no connector answered yet (held or in flight in
-  a command window), per target system, and the rate their connector answered the latest of
-  them; once everything is decided the run is `writing` until they drain, with an ETA from
-  that rate (none before there is one). Before, a run draining 171 write-backs to RMM read
-  `deciding`, 0.99 and "ETA: 1 s" for five minutes;
+- writes: commands the decisions issued that no connector answered yet, per target system,
+  and the rate their connector answers them (`sync_writes.py`); once everything is decided
+  the run shows `writing` until they drain, with an ETA from that rate (none before there is
+  one). The list of runs shows a run in progress with this same phase (`shown_phase`);
 - the run is done once both connectors finished listing, every kind is fully seen, the
   company service matched the run's customers and companies (`SyncRunMatched`, when it
   listed any), and either every decidable kind is fully decided or nothing has moved for
@@ -23,7 +22,7 @@
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -42,6 +41,7 @@ from services.company.app import CHANGE_ROUTES as COMPANY_CHANGES
 from services.company.app import SERVICE as COMPANY
 from services.company.events import REVIO_CREATED, RMM_CREATED, RUN_MATCHED, run_stream
 from services.console.sync_runs import ACTIVE_PHASES, PROJECTION, stream_of
+from services.console.sync_writes import WritesWaiting, load_writes, writes_eta_s
 
 log = get_logger(__name__)
 
@@ -98,23 +98,6 @@ CREATED_SINCE = (
     "SELECT DISTINCT data ->> $3 AS id FROM events WHERE tenant_id = $1 AND type = $2"
     " AND global_position > $4 AND ($5::bigint IS NULL OR global_position <= $5)"
 )
-# A run is not done while its decisions' commands are on their way: the asset and company
-# services send theirs through command windows (held or in flight there until answered),
-# per `<issuer>:<system>.<entity>`. Not the outbox: alerts and tickets keep a busy tenant's
-# outbox from ever staying empty.
-COMMANDS_WAITING = (
-    "SELECT split_part(window_key, ':', 2) AS kind, count(*) AS waiting FROM command_window"
-    " WHERE tenant_id = $1 GROUP BY 1"
-)
-# The connectors' latest answers since the run began (their `CommandExecuted` audit events,
-# migration 015), newest first: how fast the commands waiting drain.
-COMMAND_EXECUTED = "CommandExecuted"
-ANSWERS_SAMPLED = 100
-LATEST_ANSWERS = (
-    "SELECT split_part(data ->> 'subject', '.', 3) || '.' || split_part(data ->> 'subject', '.', 4)"
-    " AS kind, recorded_at FROM events WHERE tenant_id = $1 AND type = $2"
-    " AND global_position > $3 ORDER BY global_position DESC LIMIT $4"
-)
 # The durable consumers whose changes the run's decisions come from.
 DECIDING_CONSUMERS = [consumer_name(COMPANY, route) for route in COMPANY_CHANGES] + [
     consumer_name(ASSET, route) for route in ASSET_CHANGES
@@ -130,7 +113,6 @@ LABELS = {
     "revio.ticket": "Rev.io tickets",
     "revio.asset": "Rev.io assets",
 }
-SYSTEM_LABELS = {"rmm": "RMM", "revio": "Rev.io"}
 
 
 @dataclass
@@ -156,37 +138,6 @@ class KindProgress:
         if self.decided is None:
             return None
         return min(self.decided, self.total if self.total is not None else self.seen)
-
-
-@dataclass(frozen=True)
-class WritesWaiting:
-    """Commands to one system the decisions issued and its connector has not answered yet
-    (held or in flight in a command window), and when it answered the latest commands of
-    those kinds since the run began."""
-
-    system: str
-    waiting: int
-    answered_at: tuple[datetime, ...] = ()
-
-    @property
-    def label(self) -> str:
-        return SYSTEM_LABELS.get(self.system, self.system)
-
-    def rate(self, now: datetime) -> float | None:
-        """Answers a second: the intervals between the latest answers over the time from the
-        first of them until now (a connector that stopped answering slows it down); None
-        before two answers."""
-        if len(self.answered_at) < 2:
-            return None
-        span = (now - min(self.answered_at)).total_seconds()
-        return (len(self.answered_at) - 1) / span if span > 0 else None
-
-    def eta_s(self, now: datetime) -> float | None:
-        rate = self.rate(now)
-        return None if rate is None else self.waiting / rate
-
-    def describe(self) -> str:
-        return f"{self.waiting} write{'' if self.waiting == 1 else 's'} to {self.label} waiting"
 
 
 @dataclass
@@ -255,12 +206,8 @@ class RunProgress:
         return min(done / work, 0.99)
 
     def writes_eta_s(self, now: datetime) -> float | None:
-        """The slowest system's writes waiting over the rate it answers them; None while one
-        has no rate yet."""
-        etas = [w.eta_s(now) for w in self.writes if w.waiting > 0]
-        if not etas or any(eta is None for eta in etas):
-            return None
-        return round(max(eta for eta in etas if eta is not None), 1)
+        """The ETA of the writes waiting (`sync_writes.writes_eta_s`)."""
+        return writes_eta_s(self.writes, now)
 
     def eta_s(self, now: datetime) -> float | None:
         if self.phase not in ACTIVE_PHASES:
@@ -336,35 +283,6 @@ async def created_during(
         return []
     rows = await conn.fetch(CREATED_SINCE, tenant_id, of.created, of.key, *span)
     return [row["id"] for row in rows if row["id"] is not None]
-
-
-def writes_by_system(
-    waiting: dict[str, int], answers: Sequence[tuple[str, datetime]]
-) -> list[WritesWaiting]:
-    """Commands waiting per `<system>.<entity>` and the latest answers (kind, time) as the
-    writes waiting per system, each with the answers to the kinds waiting (pure)."""
-    systems: dict[str, list[str]] = {}
-    for kind in sorted(waiting):
-        systems.setdefault(kind.split(".", 1)[0], []).append(kind)
-    return [
-        WritesWaiting(
-            system,
-            sum(waiting[kind] for kind in kinds),
-            tuple(at for kind, at in answers if kind in kinds),
-        )
-        for system, kinds in systems.items()
-    ]
-
-
-async def load_writes(conn: Any, tenant_id: str, since: int) -> list[WritesWaiting]:
-    """The tenant's commands waiting in its command windows, per target system, with the
-    latest answers to commands of those kinds after log position `since`."""
-    rows = await conn.fetch(COMMANDS_WAITING, tenant_id)
-    if not rows:
-        return []
-    waiting = {row["kind"]: row["waiting"] for row in rows}
-    answers = await conn.fetch(LATEST_ANSWERS, tenant_id, COMMAND_EXECUTED, since, ANSWERS_SAMPLED)
-    return writes_by_system(waiting, [(row["kind"], row["recorded_at"]) for row in answers])
 
 
 async def load_progress(conn: Any, tenant_id: str, run_id: UUID) -> RunProgress | None:

@@ -1,6 +1,7 @@
 """The console in real headless Chromium, over the real company and alert services and both
 sandboxes: walk the wizard (a bad value shows its field error, then it finishes), start the
-initial sync and watch it reach done, confirm and reject suggestions, link an unmatched
+initial sync and watch it reach done, see a run whose decisions are taken read `writing` with
+the writes it waits for and what it created, confirm and reject suggestions, link an unmatched
 customer by search and an unlinked RMM company to a customer, find a skipped alert in the
 audit trail, retry a dead letter. Screenshots of each page go to test-output/."""
 
@@ -27,7 +28,9 @@ from revsync.outbox import OutboxRelay
 
 from services.console.app import create_app
 from services.console.consumers import ConsoleConsumers
+from services.console.deps import Console
 from services.console.sync_progress import monitor
+from services.console.sync_runs import cancel_run
 from tests.integration.console.support import (
     FAST,
     HELP_DESK,
@@ -42,6 +45,13 @@ from tests.integration.console.support import (
     small_world,
     start_company_service,
     wait_until,
+)
+from tests.integration.console.tenant_rows import add_tenant
+from tests.integration.console.test_sync_run_progress import (
+    created_in_rmm,
+    decided_company,
+    deciding_run,
+    waiting,
 )
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -74,6 +84,7 @@ class Site:
     password: str
     js: JetStreamContext
     pool: asyncpg.Pool
+    console: Console
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +127,7 @@ async def site(
         company_watch,
     ]
     await wait_until(lambda: asyncio.sleep(0, server.started))
-    yield Site(f"http://127.0.0.1:{port}", tenant, accounts, username, password, js, pool)
+    yield Site(f"http://127.0.0.1:{port}", tenant, accounts, username, password, js, pool, console)
     server.should_exit = True
     for task in tasks[1:]:
         task.cancel()
@@ -214,6 +225,50 @@ async def test_the_initial_sync_shows_progress_until_done(page: Any, site: Site)
     customers = await page.locator('#progress tr[data-kind="revio.customer"]').inner_text()
     assert "5 / 5" in customers
     await shot(page, "08-sync-done")
+
+
+async def test_a_run_waiting_for_its_writes_shows_them_and_what_it_created(page: Any, site: Site):
+    # a tenant of its own, with a run set up as read (no connector answers its listings):
+    # everything listed, matched and decided, an RMM company created, two writes waiting
+    tenant = await add_tenant(site.pool, f"{site.tenant}w")
+    username = f"bob-{tenant}"
+    await site.console.users.create(username, "wonderland", "admin", tenant)
+    run_id = await deciding_run(site.pool, tenant)
+    for company_id in ("c1", "c2", "c3"):
+        await decided_company(site.pool, tenant, company_id, "exact_name")
+    await created_in_rmm(site.pool, tenant, "new")
+    await waiting(site.pool, tenant, "asset:rmm.endpoint", 2)
+    # its latest activity ahead, so no sync-run monitor completes it as quiet meanwhile
+    await site.pool.execute(
+        "UPDATE sync_run_seen SET updated_at = now() + interval '1 hour' WHERE tenant_id = $1",
+        tenant,
+    )
+    browser = page.context.browser
+    assert browser is not None
+    bob = await browser.new_context(viewport={"width": 1200, "height": 900})
+    try:
+        tab = await bob.new_page()
+        await tab.goto(f"{site.url}/login?next=/sync/{run_id}")
+        await tab.fill("#f-username", username)
+        await tab.fill("#f-password", "wonderland")
+        await tab.click("button[type=submit]")
+        await tab.wait_for_url(f"**/sync/{run_id}")
+
+        # the activity is the script's, from the run's detail
+        await tab.locator("#phase", has_text="writing (2 writes to RMM waiting)").wait_for()
+        assert await tab.locator("#eta").inner_text() == "estimating..."
+        companies = tab.locator('#progress tr[data-kind="rmm.company"]')
+        cells = await companies.locator("td").all_inner_texts()
+        assert (cells[0], cells[2], cells[3]) == ("RMM companies", "3 / 3", "3, 1 created")
+        await shot(tab, "08b-sync-writing")
+
+        # the writes answered: the run completes and the page follows it
+        await site.pool.execute("DELETE FROM command_window WHERE tenant_id = $1", tenant)
+        await tab.locator("#phase", has_text="done").wait_for()
+    finally:
+        await bob.close()
+        await site.pool.execute("DELETE FROM command_window WHERE tenant_id = $1", tenant)
+        await cancel_run(site.pool, tenant, run_id, username)
 
 
 async def test_a_suggestion_is_confirmed_and_another_rejected(page: Any, site: Site):

@@ -15,13 +15,8 @@ from services.console.live_checks import Lookup, RevioLookups
 from services.console.mappings import Unlinked
 from services.console.search import rank
 from services.console.settings_doc import build_candidate, document
-from services.console.sync_progress import (
-    KindProgress,
-    RunProgress,
-    WritesWaiting,
-    completion_rule,
-    writes_by_system,
-)
+from services.console.sync_progress import KindProgress, RunProgress, completion_rule
+from services.console.sync_writes import WritesWaiting, writes_by_system
 from services.console.validation import offline_rules, revio_rules
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)

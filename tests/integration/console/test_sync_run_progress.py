@@ -1,18 +1,23 @@
 """How a sync run's progress is read: the objects revsync created during the run counted
 apart from the decided ones, and the writes still waiting, with the answers that drain them
-(the reading part of `sync_progress`; the rules over it are unit-tested)."""
+(the reading part of `sync_progress`; the rules over it are unit-tested), and the same phase
+in the list of runs as in a run's detail. No sync-run monitor runs in this module: a run
+waiting for its writes stays in progress."""
 
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import asyncpg
+import httpx
 import pytest
 from revsync.eventlog import EventStore, NewEvent
 from revsync.unit_of_work import UnitOfWork
 
 from services.company.events import RMM_CREATED, RUN_MATCHED, link_stream, run_stream
-from services.console.sync_progress import COMMAND_EXECUTED, RunProgress, load_progress
+from services.console.sync_progress import RunProgress, load_progress
 from services.console.sync_runs import cancel_run, record_listing, start_run
+from services.console.sync_writes import COMMAND_EXECUTED
+from tests.integration.console.tenant_rows import add_tenant
 
 
 async def created_in_rmm(pool: asyncpg.Pool, tenant: str, company_id: str) -> None:
@@ -136,3 +141,29 @@ async def test_a_decided_run_is_writing_while_its_commands_wait_with_an_eta_once
         None,
         {},
     )
+
+
+async def test_the_list_shows_a_run_in_progress_in_the_phase_of_its_detail(
+    api: httpx.AsyncClient, admin: dict[str, str], pool: asyncpg.Pool, tenant: str
+):
+    await add_tenant(pool, tenant)
+    earlier = await start_run(pool, tenant, "alice")
+    await cancel_run(pool, tenant, earlier, "alice")
+    run_id = await deciding_run(pool, tenant)
+    for company_id in ("c1", "c2", "c3"):
+        await decided_company(pool, tenant, company_id, "exact_name")
+    await waiting(pool, tenant, "asset:rmm.endpoint", 2)
+
+    async def phases() -> tuple[str, list[tuple[str, str]]]:
+        detail = await api.get(f"/api/sync-runs/{run_id}", headers=admin)
+        listed = await api.get("/api/sync-runs", headers=admin)
+        assert detail.status_code == listed.status_code == 200, (detail.text, listed.text)
+        return detail.json()["phase"], [(r["id"], r["phase"]) for r in listed.json()]
+
+    # all decided, the writes still waiting: `writing` in both, though stored as `deciding`
+    stored = "SELECT phase FROM sync_runs WHERE tenant_id = $1 AND run_id = $2"
+    assert await pool.fetchval(stored, tenant, run_id) == "deciding"
+    assert await phases() == ("writing", [(str(run_id), "writing"), (str(earlier), "cancelled")])
+
+    await pool.execute("DELETE FROM command_window WHERE tenant_id = $1", tenant)
+    assert await phases() == ("deciding", [(str(run_id), "deciding"), (str(earlier), "cancelled")])
