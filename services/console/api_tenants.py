@@ -5,7 +5,10 @@ Creation takes a settings document (see settings_doc.py) with the tenant's id in
 checked against the live systems like `PUT /api/settings`, and is the one creation every
 way of creating a tenant shares (`settings_service.create_tenant`, also behind the wizard).
 Every change but deletion is an event on the tenant's `tenant` stream, with the actor;
-deletion is logged. Secrets are write-only: no response holds one."""
+deletion is logged. Deletion removes the tenant's rows, then purges its messages from NATS
+(tenants.py): a purge that fails leaves the rows deleted and says to delete again, and
+deleting a tenant whose rows are gone purges what NATS still holds of it. Secrets are
+write-only: no response holds one."""
 
 from typing import Annotated, Any
 
@@ -23,9 +26,11 @@ from services.console.settings_service import create_tenant, settings_document
 from services.console.tenants import (
     DeleteRefused,
     NoSuchTenant,
+    PurgeFailed,
     delete_tenant,
     export_events,
     list_tenants,
+    purge_messages,
 )
 
 router = APIRouter(prefix="/api/tenants", tags=["tenants"])
@@ -157,14 +162,41 @@ async def export(tenant_id: str, principal: CurrentUser, console: Ctx) -> Stream
 
 @router.delete(
     "/{tenant_id}",
-    summary="Delete a disabled tenant whose log was exported after its last event",
-    responses={409: {"description": "refused: what to do first"}},
+    summary="Delete a disabled tenant whose log was exported after its last event, and purge"
+    " its messages (dead letters included) from NATS",
+    responses={
+        404: {"description": "no rows and no messages of that tenant"},
+        409: {"description": "refused: what to do first"},
+        503: {"description": "no rows of it left, and NATS did not answer: try again"},
+    },
 )
 async def delete(tenant_id: str, principal: Operator, console: Ctx) -> dict[str, Any]:
+    """`rows` removed per table, then `messages` purged per stream; when the purge fails the
+    rows stay deleted and `messages_error` says to delete again. A tenant whose rows are gone
+    but whose messages are not (a failed purge, a late message) has them purged (`rows` {})."""
+    tenant_id, actor = _valid(tenant_id), principal.username
+    rows: dict[str, int] | None = None
     try:
-        removed = await delete_tenant(console.pool, _valid(tenant_id), principal.username)
+        rows = await delete_tenant(console.pool, tenant_id, actor)
     except NoSuchTenant:
-        raise HTTPException(404, f"no tenant {tenant_id}") from None
+        pass
     except DeleteRefused as refusal:
         raise HTTPException(409, str(refusal)) from None
-    return {"deleted": tenant_id, "rows": removed}
+    try:
+        messages = await purge_messages(console.js, tenant_id, actor)
+    except PurgeFailed as failure:
+        if rows is None:
+            raise HTTPException(
+                503,
+                f"no rows of tenant {tenant_id} are left, but whether NATS holds messages of it"
+                f" is unknown ({failure}): delete it again once NATS answers",
+            ) from None
+        return {
+            "deleted": tenant_id,
+            "rows": rows,
+            "messages_error": f"its messages were not purged from NATS ({failure}):"
+            f" delete tenant {tenant_id} again once NATS answers, to purge them",
+        }
+    if rows is None and not any(messages.values()):
+        raise HTTPException(404, f"no tenant {tenant_id}")
+    return {"deleted": tenant_id, "rows": rows or {}, "messages": messages}

@@ -556,11 +556,17 @@ def tenants_delete(
     tenant_id: str,
     yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
 ) -> None:
-    """Delete a disabled tenant and every row of it (its log must be exported first)."""
+    """Delete a disabled tenant, every row of it (its log must be exported first) and its
+    messages in NATS (dead letters too)."""
     if not yes:
         typer.confirm(f"Delete tenant {tenant_id} and all its data?", abort=True)
     done = run_guarded(lambda: _api(ctx).call("DELETE", f"/api/tenants/{tenant_id}"))
     out.print(f"deleted tenant {tenant_id} ({sum(done['rows'].values())} rows)")
+    if "messages_error" in done:
+        out.print(f"[red]messages not purged:[/red] {done['messages_error']}")
+        return
+    purged = ", ".join(f"{stream} {n}" for stream, n in done["messages"].items())
+    out.print(f"purged {sum(done['messages'].values())} messages from NATS ({purged})")
 
 
 async def _replay(database_url: str) -> tuple[int, list[str], list[str]]:

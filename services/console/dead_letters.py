@@ -85,7 +85,9 @@ async def list_dead_letters(js: JetStreamContext, tenant_id: str) -> list[DeadLe
     seq = 1
     while len(found) < LISTED_AT_MOST:
         try:
-            raw = await js.get_msg(STREAM, seq=seq, subject=f"dlq.{tenant_id}.>", next=True)
+            raw = await js.get_msg(
+                STREAM, seq=seq, subject=Subjects.of_tenant(STREAM, tenant_id), next=True
+            )
         except NotFoundError:
             break
         found.append(_parse(raw))
@@ -94,7 +96,7 @@ async def list_dead_letters(js: JetStreamContext, tenant_id: str) -> list[DeadLe
 
 
 async def dlq_size(js: JetStreamContext, tenant_id: str | None) -> int:
-    subjects = f"dlq.{tenant_id}.>" if tenant_id else "dlq.>"
+    subjects = Subjects.of_tenant(STREAM, tenant_id) if tenant_id else Subjects.STREAMS[STREAM]
     info = await js.stream_info(STREAM, subjects_filter=subjects)
     if tenant_id is None:
         return int(info.state.messages)

@@ -9,14 +9,21 @@ Deletion is the one lifecycle change that is not an event (it removes the tenant
 is logged, and refused unless the tenant is disabled and its newest export holds every one
 of its events. It removes every row of the tenant from every table with a `tenant_id`
 column (found in the schema, so a table added by a later migration is covered), in one
-transaction.
+transaction. Then the tenant's messages go from the four streams (CHANGES, COMMANDS, RESULTS,
+DLQ: its dead letters hold vendor data), each purged by the tenant's subject filter, which no
+other tenant's subject matches. That purge is not in the transaction (NATS is not Postgres):
+when it fails the rows are gone all the same, and deleting again purges what is left.
 """
 
 from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
+import nats.errors
 import orjson
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+from revsync.contracts.subjects import Subjects
 from revsync.db import Conn
 from revsync.eventlog import EventStore, RecordedEvent
 from revsync.logs import get_logger
@@ -41,6 +48,10 @@ class DeleteRefused(Exception):
 
 class NoSuchTenant(Exception):
     pass
+
+
+class PurgeFailed(Exception):
+    """NATS did not purge the tenant's messages; the message says why."""
 
 
 async def tenant_tables(conn: Conn) -> list[str]:
@@ -182,3 +193,45 @@ async def delete_tenant(pool: asyncpg.Pool, tenant_id: str, actor: str) -> dict[
         rows={table: n for table, n in removed.items() if n},
     )
     return removed
+
+
+async def count_messages(js: JetStreamContext, tenant_id: str) -> dict[str, int]:
+    """How many messages of the tenant each stream holds (a stream not declared holds none).
+    Counted from the stream's per-subject counts under the tenant's filter."""
+    counts: dict[str, int] = {}
+    for stream in Subjects.STREAMS:
+        try:
+            info = await js.stream_info(stream, Subjects.of_tenant(stream, tenant_id))
+        except NotFoundError:
+            counts[stream] = 0
+            continue
+        counts[stream] = sum((info.state.subjects or {}).values())
+    return counts
+
+
+async def purge_messages(js: JetStreamContext | None, tenant_id: str, actor: str) -> dict[str, int]:
+    """Purge every message of the tenant from each stream that holds some, by the tenant's
+    subject filter; returns per stream how many it held, counted just before (nats-py's purge
+    answers no count), all 0 when there was nothing to purge. PurgeFailed if there is no
+    NATS connection or NATS does not answer or refuses, after logging what was purged."""
+    purged: dict[str, int] = {}
+    try:
+        if js is None:
+            raise PurgeFailed("the console is not connected to NATS")
+        counts = await count_messages(js, tenant_id)
+        for stream, held in counts.items():
+            if held:
+                done = await js.purge_stream(stream, subject=Subjects.of_tenant(stream, tenant_id))
+                if not done:
+                    raise PurgeFailed(f"NATS did not purge stream {stream}")
+                purged[stream] = held
+    except (nats.errors.Error, OSError, PurgeFailed) as error:
+        reason = str(error) or type(error).__name__
+        log.warning(
+            "tenant messages not purged", tenant_id=tenant_id, actor=actor, purged=purged,
+            error=reason,
+        )  # fmt: skip
+        raise PurgeFailed(reason) from error
+    if purged:
+        log.info("tenant messages purged", tenant_id=tenant_id, actor=actor, messages=counts)
+    return counts

@@ -124,6 +124,48 @@ def test_filters_take_wildcards_where_builders_do_not():
         Subjects.filter("cmd", system="re.vio")
 
 
+def nats_matches(filter_: str, subject: str) -> bool:
+    """NATS subject matching: `*` is one token, a final `>` one or more."""
+    wanted, tokens = filter_.split("."), subject.split(".")
+    for i, token in enumerate(wanted):
+        if token == ">":
+            return len(tokens) > i
+        if i >= len(tokens) or token not in ("*", tokens[i]):
+            return False
+    return len(tokens) == len(wanted)
+
+
+def test_a_tenants_filter_of_a_stream_takes_all_of_it_and_nothing_of_a_lookalike_tenant():
+    def every_subject_of(tenant: str) -> dict[str, str]:
+        change = Subjects.change(tenant, "rmm", "company", "changed")
+        command = Subjects.command(tenant, "revio", "ticket", "create")
+        result = Subjects.result(tenant, "revio", "ticket", "create")
+        return {
+            "CHANGES": change,
+            "COMMANDS": command,
+            "RESULTS": result,
+            "DLQ": Subjects.dead_letter(command),
+        }
+
+    assert Subjects.of_tenant("DLQ", "acme") == "dlq.acme.>"
+    assert Subjects.of_tenant("CHANGES", "acme") == "change.acme.>"
+    for stream in Subjects.STREAMS:
+        mine = Subjects.of_tenant(stream, "acme")
+        for other_stream, subject in every_subject_of("acme").items():
+            assert nats_matches(mine, subject) == (other_stream == stream), (mine, subject)
+            assert nats_matches(Subjects.STREAMS[other_stream], subject)
+        for subject in [*every_subject_of("acme2").values(), *every_subject_of("acm").values()]:
+            assert not nats_matches(mine, subject), (mine, subject)
+
+
+@pytest.mark.parametrize(
+    ("stream", "tenant"), [("DLQ", "*"), ("DLQ", ">"), ("DLQ", ""), ("CHANGES", "a.b"), ("X", "a")]
+)
+def test_a_tenants_filter_never_widens_to_other_tenants(stream: str, tenant: str):
+    with pytest.raises(ValueError):
+        Subjects.of_tenant(stream, tenant)
+
+
 def test_copy_with_gives_what_model_copy_gives_and_leaves_the_original_alone():
     from services.asset.state import AssetState
 

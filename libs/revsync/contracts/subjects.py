@@ -93,6 +93,16 @@ class Subjects:
         return ".".join([kind, *checked])
 
     @staticmethod
+    def of_tenant(stream: str, tenant: str) -> str:
+        """Every subject of one tenant in one stream: `of_tenant("DLQ", "acme")` ->
+        `dlq.acme.>`. Tokens match whole, so it never matches another tenant's (`dlq.acme2.x`),
+        and the tenant must be an id, never a wildcard (it is the filter of a purge)."""
+        if stream not in Subjects.STREAMS:
+            raise ValueError(f"{stream!r} is no revsync stream")
+        kind = Subjects.STREAMS[stream].removesuffix(".>")
+        return ".".join([kind, _token(tenant, "tenant"), ">"])
+
+    @staticmethod
     def dead_letter(original_subject: str) -> str:
         kind, tenant, *rest = original_subject.split(".")
         return ".".join(["dlq", tenant, kind, *rest])

@@ -329,6 +329,9 @@ async def test_tenants_are_created_listed_disabled_exported_and_deleted(
     assert [line["type"] for line in lines][-1] == "TenantDisabled"
     assert accounts.client_secret not in target.read_text()
     assert deleted.exit_code == 0 and f"deleted tenant {t}" in deleted.output
+    assert "purged 0 messages from NATS (CHANGES 0, COMMANDS 0, RESULTS 0, DLQ 0)" in (
+        " ".join(deleted.output.split())
+    )
     assert await console.tenants.load(t, with_secrets=False) is None
     gone = await revsync(served, *signed_in, "tenants", "export", t, "-o", str(target))
     assert gone.exit_code == 1 and "404" in gone.output and not target.exists()

@@ -4,18 +4,22 @@ after an export that holds its last event, and then every row of it goes, the ot
 tenants' untouched. And a user of one tenant reaches nothing of another through any route."""
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
+import nats
 import orjson
 import pytest
 from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 from pydantic import SecretStr
 from revsync.contracts.revio import CreateRevioTicket
+from revsync.contracts.subjects import Subjects
+from revsync.devservers import DevServers
 from revsync.eventlog import EventStore, NewEvent
 from revsync.messaging.subscriber import REASON_HEADER
 from revsync.tenancy import RevioConnection, RmmConnection, Tenant
@@ -25,15 +29,18 @@ from revsync.unit_of_work import UnitOfWork
 from services.console.app import create_app
 from services.console.deps import Console
 from services.console.sync_runs import start_run
-from services.console.tenants import tenant_tables
+from services.console.tenants import count_messages, tenant_tables
 from tests.integration.console.support import (
     REVIO_URL,
     RMM_URL,
     Accounts,
+    RoutingTransport,
     bearer,
     create_accounts,
     good_settings,
+    make_console,
 )
+from tests.integration.console.tenant_rows import add_tenant
 
 Headers = dict[str, str]
 
@@ -298,6 +305,162 @@ async def test_delete_is_refused_until_an_export_holds_the_last_event_then_remov
     assert await rows_of(console.pool, other) == theirs
     assert (await api.get(f"/api/tenants/{t}", headers=operator)).status_code == 404
     assert (await api.delete(f"/api/tenants/{t}", headers=operator)).status_code == 404
+
+
+# --- deletion purges the tenant's messages from NATS --------------------------------------
+
+VENDOR_DATA = "Disk full on server ACCT-4411 of Jane Roe"
+"""In the body of a dead letter: vendor data that must go with the tenant, and never be logged."""
+
+
+async def publish_every_kind(js: JetStreamContext, tenant: str) -> dict[str, list[int]]:
+    """For `tenant`: a change, a command, a result and two dead letters (on an entity no
+    service consumes, so nothing else adds messages); their sequences per stream."""
+    command = CreateRevioTicket(
+        tenant_id=tenant, source_key="k", customer_id="101", title=VENDOR_DATA, description="d"
+    )
+    body = command.to_bytes()
+    sent = [
+        (Subjects.change(tenant, "rmm", "purgecheck", "seen"), b"{}"),
+        (Subjects.command(tenant, "revio", "purgecheck", "create"), body),
+        (Subjects.result(tenant, "revio", "purgecheck", "create"), b"{}"),
+        (Subjects.dead_letter(command.subject), body),
+        (Subjects.dead_letter(Subjects.change(tenant, "rmm", "purgecheck", "seen")), b"{}"),
+    ]
+    seqs: dict[str, list[int]] = {}
+    for subject, data in sent:
+        ack = await js.publish(subject, data, headers={"Nats-Msg-Id": str(uuid4())})
+        assert ack.stream == Subjects.stream_of(subject)
+        seqs.setdefault(ack.stream, []).append(ack.seq)
+    return seqs
+
+
+async def left_in_nats(js: JetStreamContext, seqs: dict[str, list[int]]) -> dict[str, list[int]]:
+    """Which of these messages the streams still hold."""
+    found: dict[str, list[int]] = {}
+    for stream, numbers in seqs.items():
+        for seq in numbers:
+            try:
+                await js.get_msg(stream, seq)
+            except NotFoundError:
+                continue
+            found.setdefault(stream, []).append(seq)
+    return found
+
+
+async def deletable(api: httpx.AsyncClient, console: Console, tenant: str, op: Headers) -> None:
+    """`tenant` disabled, with its (empty) log exported: ready to delete."""
+    await add_tenant(console.pool, tenant, enabled=False)
+    await export_lines(api, tenant, op)
+
+
+EVERY_KIND = {"CHANGES": 1, "COMMANDS": 1, "RESULTS": 1, "DLQ": 2}
+
+
+async def test_deleting_a_tenant_purges_its_messages_and_not_a_lookalike_tenants(
+    api: httpx.AsyncClient,
+    console: Console,
+    js: JetStreamContext,
+    operator: Headers,
+    tenant: str,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+):
+    caplog.set_level(logging.DEBUG)
+    lookalike = f"{tenant}2"  # `dlq.<tenant>.>` must not catch `dlq.<tenant>2.…`
+    await deletable(api, console, tenant, operator)
+    await add_tenant(console.pool, lookalike, enabled=False)
+    mine = await publish_every_kind(js, tenant)
+    theirs = await publish_every_kind(js, lookalike)
+    assert await count_messages(js, tenant) == EVERY_KIND
+    letters_before = await api.get(
+        "/api/dead-letters", params={"tenant": lookalike}, headers=operator
+    )
+
+    deleted = await api.delete(f"/api/tenants/{tenant}", headers=operator)
+
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json()["messages"] == EVERY_KIND
+    assert deleted.json()["rows"]["tenants"] == 1
+    assert await left_in_nats(js, mine) == {}
+    assert await count_messages(js, tenant) == dict.fromkeys(EVERY_KIND, 0)
+    assert await left_in_nats(js, theirs) == theirs
+    assert await count_messages(js, lookalike) == EVERY_KIND
+    letters_after = await api.get(
+        "/api/dead-letters", params={"tenant": lookalike}, headers=operator
+    )
+    assert letters_before.status_code == 200 and len(letters_before.json()) == 2
+    assert letters_after.json() == letters_before.json()
+    printed = capsys.readouterr()
+    logs = printed.out + printed.err + caplog.text
+    assert "tenant messages purged" in logs and tenant in logs
+    assert VENDOR_DATA not in logs  # counts are logged, never a message body
+
+
+async def test_deleting_again_purges_messages_left_after_the_rows_went_then_answers_404(
+    api: httpx.AsyncClient,
+    console: Console,
+    js: JetStreamContext,
+    operator: Headers,
+    tenant: str,
+):
+    await deletable(api, console, tenant, operator)
+    first = await api.delete(f"/api/tenants/{tenant}", headers=operator)
+    late = await publish_every_kind(js, tenant)  # e.g. a dead letter of an in-flight message
+
+    again = await api.delete(f"/api/tenants/{tenant}", headers=operator)
+    then = await api.delete(f"/api/tenants/{tenant}", headers=operator)
+
+    assert first.status_code == 200, first.text
+    assert first.json()["messages"] == dict.fromkeys(EVERY_KIND, 0)
+    assert again.status_code == 200, again.text
+    assert again.json() == {"deleted": tenant, "rows": {}, "messages": EVERY_KIND}
+    assert await left_in_nats(js, late) == {}
+    assert then.status_code == 404
+
+
+@pytest.fixture
+async def nats_gone(
+    servers: DevServers,
+    pool: asyncpg.Pool,
+    sandboxes: RoutingTransport,
+    secret_key: str,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The console API over a NATS connection that has closed (NATS unreachable)."""
+    client = await nats.connect(servers.nats_url)
+    closed = client.jetstream()
+    await client.close()
+    app = create_app(make_console(pool, closed, sandboxes, secret_key))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://console.test") as api:
+        yield api
+
+
+async def test_when_nats_does_not_answer_the_rows_go_and_the_operator_is_told_to_delete_again(
+    api: httpx.AsyncClient,
+    console: Console,
+    js: JetStreamContext,
+    nats_gone: httpx.AsyncClient,
+    operator: Headers,
+    tenant: str,
+):
+    await deletable(api, console, tenant, operator)
+    letters = await publish_every_kind(js, tenant)
+
+    without_nats = await nats_gone.delete(f"/api/tenants/{tenant}", headers=operator)
+    rows_gone = await console.tenants.load(tenant, with_secrets=False) is None
+    kept = await left_in_nats(js, letters)
+    still_without = await nats_gone.delete(f"/api/tenants/{tenant}", headers=operator)
+    again = await api.delete(f"/api/tenants/{tenant}", headers=operator)
+
+    assert without_nats.status_code == 200, without_nats.text
+    answer = without_nats.json()
+    assert answer["rows"]["tenants"] == 1 and "messages" not in answer
+    assert "not purged" in answer["messages_error"] and "again" in answer["messages_error"]
+    assert rows_gone and kept == letters
+    assert still_without.status_code == 503 and "again" in still_without.json()["detail"]
+    assert again.status_code == 200 and again.json()["messages"] == EVERY_KIND
+    assert await left_in_nats(js, letters) == {}
 
 
 # --- isolation: every route, as a user of tenant A, with tenant B's ids -----------------------
