@@ -87,8 +87,10 @@ class AlertService:
     async def _placement(
         self, conn: Conn, tenant_id: str, company_id: str | None, endpoint_id: str | None
     ) -> decide.Placement:
-        customer, asset = await lookups.placement_for(conn, tenant_id, company_id, endpoint_id)
-        return decide.Placement(customer, asset)
+        customer, asset, hostname = await lookups.placement_for(
+            conn, tenant_id, company_id, endpoint_id
+        )
+        return decide.Placement(customer, asset, hostname)
 
     # --- handlers -------------------------------------------------------------------------
 

@@ -33,10 +33,11 @@ ONE_TICKET_RULE = "one_open_ticket_per_endpoint_condition"
 @dataclass(frozen=True)
 class Placement:
     """What the app looked up about the alert: the Rev.io customer linked to its company,
-    and the Rev.io asset of its endpoint (either may be missing)."""
+    and the Rev.io asset and hostname of its endpoint (any may be missing)."""
 
     customer_id: str | None = None
     revio_asset_id: str | None = None
+    endpoint_hostname: str | None = None
 
 
 # --- the rules --------------------------------------------------------------------------
@@ -207,8 +208,10 @@ def _request_ticket(
         **ctx.envelope(),
         source_key=source_key,
         customer_id=placement.customer_id,
-        title=texts.ticket_title(current.severity, current.summary),
-        description=texts.ticket_body(current, placement.revio_asset_id),
+        title=texts.ticket_title(current.severity, current.summary, placement.endpoint_hostname),
+        description=texts.ticket_body(
+            current, placement.revio_asset_id, placement.endpoint_hostname
+        ),
         ticket_type=settings.alert_ticket_type,
         priority=current.severity,
         rmm_ticket_id=current.rmm_ticket_id,
@@ -231,6 +234,7 @@ def _request_ticket(
         rmm_ticket_version=current.rmm_ticket_version,
         observed_at=current.observed_at.isoformat() if current.observed_at else None,
         endpoint_id=current.endpoint_id,
+        endpoint_hostname=placement.endpoint_hostname,
         condition_id=current.condition_id,
         company_id=current.company_id,
         severity=current.severity,
@@ -345,20 +349,25 @@ def _repeats_entry(state: AlertState, ctx: DecisionContext) -> tuple[AddRevioJou
 def _clear_commands(
     state: AlertState, settings: SyncSettings, ctx: DecisionContext, alert: RmmAlert | None
 ) -> tuple[UpdateRevioTicket | AddRevioJournalEntry, ...]:
+    """Auto-close the ticket, saying why in its resolution (no journal entry), or journal
+    the clear. `alert`: the clear observed now; None for a clear recorded while the create
+    was pending (the state's observation is that clear)."""
     assert state.revio_ticket_id is not None
+    cleared_at = alert.updated_at if alert else state.observed_at
     if settings.auto_close_on_alert_clear:
         return (
             UpdateRevioTicket(
                 **ctx.envelope(),
                 ticket_id=state.revio_ticket_id,
                 custom_status=AUTO_CLOSED_STATUS,
+                resolution=texts.auto_close_resolution(state, cleared_at),
             ),
         )
     return (
         AddRevioJournalEntry(
             **ctx.envelope(),
             ticket_id=state.revio_ticket_id,
-            text=texts.cleared_entry(alert.updated_at if alert else state.observed_at),
+            text=texts.cleared_entry(cleared_at),
             source_note_id=f"rmm-alert:{state.key}:{state.episode}:cleared",
         ),
     )

@@ -11,9 +11,11 @@ commands list them in `sent: [{command_id, system, entity, verb}]`.
 - `AlertParked{reason, rule: company_must_be_linked}`: waiting for the company link
   (`company_not_linked`, `no_company`); ticketed when the link appears, if still open.
 - `AlertTicketRequested{rule: should_open_ticket, trigger, command_id, source_key,
-  customer_id, revio_asset_id, ticket_type, minimum, episode, attempt, count}`: one
-  `CreateRevioTicket` for this (endpoint, condition). `trigger`: raised, updated, seen,
-  recurrence, company_linked or retry_after_failure.
+  customer_id, revio_asset_id, endpoint_hostname, ticket_type, minimum, episode, attempt,
+  count}`: one `CreateRevioTicket` for this (endpoint, condition). `trigger`: raised,
+  updated, seen, recurrence, company_linked or retry_after_failure. `endpoint_hostname`: the
+  endpoint's hostname as the asset service knew it (null when unknown; absent from events
+  recorded before it was), named in the ticket and in the resolution of its auto-close.
 - `AlertTicketLinked{revio_ticket_id, command_id, deferred_repeats, clear_action,
   journal_command_id?}`: the create's result; repeats (and a clear) recorded while it was
   pending are applied now (the repeats in one journal entry, `journal_command_id`, which is
@@ -34,7 +36,8 @@ commands list them in `sent: [{command_id, system, entity, verb}]`.
   or none is in flight any more. `not_written`: repeats left unjournaled because the ticket
   was closed in Rev.io meanwhile (they stay in the counter).
 - `AlertCleared{rule: auto_close_on_alert_clear, action, auto_close_on_alert_clear,
-  revio_ticket_id?, command_id?}`: `action` is `auto_closed`, `journal_entry`,
+  revio_ticket_id?, command_id?}`: `action` is `auto_closed` (the `UpdateRevioTicket` sets
+  the `auto-closed` status and a resolution saying why; no journal entry), `journal_entry`,
   `deferred_until_ticket_exists`, `parked_alert_dropped` or `failed_alert_dropped` (its
   create had failed: it is not retried); `deferred_repeats?`: repeats not yet journaled,
   written in one entry sent with the clear.

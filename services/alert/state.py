@@ -15,7 +15,7 @@ next one (a new ticket, a new `source_key`).
 """
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -54,6 +54,7 @@ class AlertState:
     episode: int = 0
     count: int = 0
     endpoint_id: str | None = None
+    endpoint_hostname: str | None = None  # as the asset service knew it when ticketed
     condition_id: str | None = None
     company_id: str | None = None
     customer_id: str | None = None
@@ -115,6 +116,7 @@ def apply(state: AlertState, type_: str, data: dict[str, Any]) -> AlertState:
             phase="requested",
             episode=data["episode"],
             customer_id=data["customer_id"],
+            endpoint_hostname=data.get("endpoint_hostname"),
             create_command_id=data["command_id"],
             revio_ticket_id=None,
             attempts=data["attempt"],
@@ -198,7 +200,10 @@ def to_json(state: AlertState) -> dict[str, Any]:
 
 
 def from_json(data: dict[str, Any]) -> AlertState:
-    values = dict(data)
+    """A saved state; a field this version does not know (saved by a newer one, before a
+    rollback) is dropped: the fold rebuilds it from the events if it matters."""
+    known = {f.name for f in fields(AlertState)}
+    values = {k: v for k, v in data.items() if k in known}
     if values.get("observed_at"):
         values["observed_at"] = datetime.fromisoformat(values["observed_at"])
     if values.get("skipped_as") is not None:

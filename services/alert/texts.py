@@ -1,5 +1,8 @@
-"""What the alert service writes into Rev.io: ticket title and body, journal entries."""
+"""What the alert service writes into Rev.io: ticket title and body, journal entries, the
+resolution of an auto-closed ticket. The endpoint is named by its hostname when the asset
+service knows it (an operator reads hostnames, not RMM ids), else by its RMM id."""
 
+import re
 from datetime import datetime
 
 from services.alert.state import AlertState
@@ -11,17 +14,37 @@ def _when(at: datetime | None) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S UTC") if at else "unknown time"
 
 
-def ticket_title(severity: str, summary: str) -> str:
-    title = f"[{severity}] {summary}"
-    return title if len(title) <= TITLE_MAX else title[: TITLE_MAX - 1] + "…"
+def names_host(text: str, hostname: str) -> bool:
+    """`text` names `hostname` as a word (any case; `GRAN-LT-001.corp.local` names it,
+    `GRAN-LT-0012` does not)."""
+    return re.search(rf"(?<![\w-]){re.escape(hostname)}(?![\w-])", text, re.IGNORECASE) is not None
 
 
-def ticket_body(state: AlertState, revio_asset_id: str | None) -> str:
+def ticket_title(severity: str, summary: str, hostname: str | None = None) -> str:
+    """`[severity] summary on HOST`, the host only when the summary does not name it (and
+    it leaves room for the summary); the summary is cut to keep the title in TITLE_MAX."""
+    head = f"[{severity}] "
+    suffix = f" on {hostname}" if hostname and not names_host(summary, hostname) else ""
+    if len(suffix) > TITLE_MAX // 3:
+        suffix = ""  # a hostname that long would crowd the summary out
+    room = TITLE_MAX - len(head) - len(suffix)
+    if len(summary) > room:
+        summary = summary[: room - 1] + "…"
+    return head + summary + suffix
+
+
+def endpoint_line(endpoint_id: str | None, hostname: str | None) -> str:
+    if endpoint_id and hostname:
+        return f"Endpoint: {hostname} (RMM id {endpoint_id})"
+    return f"Endpoint: {endpoint_id or 'none'}"
+
+
+def ticket_body(state: AlertState, revio_asset_id: str | None, hostname: str | None = None) -> str:
     lines = [
         state.summary or "",
         "",
         f"Severity: {state.severity}",
-        f"Endpoint: {state.endpoint_id or 'none'}",
+        endpoint_line(state.endpoint_id, hostname),
     ]
     if revio_asset_id:
         lines.append(f"Rev.io asset: {revio_asset_id}")
@@ -75,3 +98,10 @@ def repeats_since_entry(repeats: int, state: AlertState) -> str:
 
 def cleared_entry(at: datetime | None) -> str:
     return f"Alert cleared in RMM at {_when(at)}."
+
+
+def auto_close_resolution(state: AlertState, at: datetime | None) -> str:
+    """The resolution of a ticket closed because its alert cleared."""
+    where = state.endpoint_hostname or state.endpoint_id
+    on = f" on {where}" if where else ""
+    return f"Auto-closed by revsync: the RMM alert {state.condition_id}{on} cleared at {_when(at)}."

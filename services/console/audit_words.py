@@ -197,7 +197,10 @@ WORDS: dict[str, Callable[[Data], str]] = {
     # alert service
     "AlertSkipped": _skipped,
     "AlertParked": _parked,
-    "AlertTicketRequested": lambda d: "Asked Rev.io for a ticket for this alert",
+    "AlertTicketRequested": lambda d: (
+        "Asked Rev.io for a ticket for this alert"
+        + (f" on {d['endpoint_hostname']}" if d.get("endpoint_hostname") else "")
+    ),
     "AlertTicketLinked": lambda d: (
         f"Alert ticket created: Rev.io ticket {d.get('revio_ticket_id')}"
         + (" (late: its create had been reported as failed)" if d.get("after_failure") else "")

@@ -50,6 +50,8 @@ async def test_alert_becomes_one_ticket_repeat_journals_clear_auto_closes(stack:
 
     closed = await eventually(auto_closed, WAIT_S)
     assert closed["status"] == "CLOSED"
+    # why it closed, in the ticket's resolution (not in a journal entry: see below)
+    assert closed["resolution"].startswith("Auto-closed by revsync: the RMM alert e2e-disk-full")
     [cleared] = await decisions(
         tenant, "AlertCleared", entity=alert_stream(endpoint, "e2e-disk-full")
     )

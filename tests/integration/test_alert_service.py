@@ -12,16 +12,19 @@ import pytest
 from nats.js import JetStreamContext
 from revsync.contracts.base import Result, ResultStatus
 from revsync.contracts.revio import AddRevioJournalEntry, CreateRevioTicket, UpdateRevioTicket
-from revsync.contracts.rmm import RmmAlert, RmmAlertChanged
+from revsync.contracts.rmm import RmmAlert, RmmAlertChanged, RmmEndpoint
 from revsync.devservers import DevServers
-from revsync.eventlog import EventStore
+from revsync.eventlog import EventStore, NewEvent
 from revsync.messaging import make_broker, publish
 from revsync.projection import replay
 from revsync.tenancy import SyncSettings
 from revsync.tenant_store import TenantCache, TenantStore
+from revsync.unit_of_work import UnitOfWork
 
 from services.alert.app import AlertService, follow_company_links, register
 from services.alert.projection import AlertTickets
+from services.asset import events as asset_events
+from services.asset.projections import Assets
 from tests.integration.round_trips import counted_round_trips
 from tests.integration.service_harness import (
     FAST,
@@ -51,6 +54,7 @@ def raised(
     severity: str = "High",
     company: str = "co-1",
     ticket: str | None = None,
+    summary: str | None = None,
 ) -> RmmAlertChanged:
     return RmmAlertChanged(
         tenant_id=tenant,
@@ -61,7 +65,7 @@ def raised(
             company_id=company,
             condition_id=condition,
             severity=severity,  # type: ignore[arg-type]
-            summary=f"{condition} on {endpoint}",
+            summary=summary or f"{condition} on {endpoint}",
             status_category="Closed" if kind == "cleared" else "New",
             updated_at=T0 + timedelta(seconds=at),
         ),
@@ -81,6 +85,29 @@ async def alert_service(
     harness = Harness(broker, pool, js, tenant)
     yield harness, service, name
     await harness.stop()
+
+
+async def observe_endpoint(
+    pool: asyncpg.Pool, tenant_id: str, endpoint_id: str, hostname: str, identifier: str
+) -> None:
+    """Record an RMM endpoint the way the asset service does: an `EndpointObserved` decision
+    on `asset:<identifier>`, folded into `assets` and `asset_endpoints`."""
+    endpoint = RmmEndpoint(
+        id=endpoint_id, company_id="co-1", category="platform", hostname=hostname
+    )
+    event = NewEvent(
+        asset_events.OBSERVED,
+        {
+            "kind": "seen",
+            "endpoint": endpoint.model_dump(mode="json"),
+            "observed_at": T0.isoformat(),
+            "sync_run_id": None,
+            "stale": False,
+            "superseded": False,
+        },
+    )
+    async with UnitOfWork(pool, tenant_id, consumer="asset", actor="test") as uow:
+        await uow.append(asset_events.asset_stream(identifier), [event], projections=[Assets()])
 
 
 async def drained(harness: Harness, name: str) -> None:
@@ -146,6 +173,11 @@ async def test_repeat_is_a_journal_entry_and_clear_auto_closes(alert_service):
     await publish(harness.js, raised(tenant, at=120, kind="cleared"))
     (close,) = await harness.commands.wait_for(UpdateRevioTicket, 1)
     assert (close.ticket_id, close.custom_status) == ("R-77", "auto-closed")
+    # no asset recorded for ep-1 in this tenant: named by its RMM id
+    assert "\nEndpoint: ep-1\n" in create.description
+    assert close.resolution == (
+        "Auto-closed by revsync: the RMM alert cpu on ep-1 cleared at 2025-03-01 02:02:00 UTC."
+    )
 
     await drained(harness, name)
     row = await harness.pool.fetchrow(
@@ -153,6 +185,43 @@ async def test_repeat_is_a_journal_entry_and_clear_auto_closes(alert_service):
     )
     assert dict(row) == {"state": "closed", "count": 2, "revio_ticket_id": "R-77"}
     assert len(harness.commands.of(CreateRevioTicket)) == 1
+    await assert_replay_rebuilds_the_same_rows(harness.pool, tenant)
+
+
+async def test_ticket_and_its_auto_close_name_the_hostname_the_asset_service_recorded(
+    alert_service,
+):
+    harness, _, name = alert_service
+    await harness.start()
+    tenant = harness.tenant_id
+    # ep-9 is the asset's current endpoint; ep-8 an endpoint id it had before a reinstall
+    await observe_endpoint(harness.pool, tenant, "ep-8", "GRAN-LT-000", identifier="SN-1")
+    await observe_endpoint(harness.pool, tenant, "ep-9", "GRAN-LT-001", identifier="SN-1")
+    await publish(harness.js, raised(tenant, endpoint="ep-9", summary="Disk C: is 97% full"))
+    await publish(
+        harness.js, raised(tenant, endpoint="ep-8", condition="mem", summary="Memory above 90%")
+    )
+    creates = await harness.commands.wait_for(CreateRevioTicket, 2)
+    (disk,) = [c for c in creates if c.rmm_ticket_id == "rt-ep-9-cpu"]
+    (mem,) = [c for c in creates if c.rmm_ticket_id == "rt-ep-8-mem"]
+    assert disk.title == "[High] Disk C: is 97% full on GRAN-LT-001"
+    assert "\nEndpoint: GRAN-LT-001 (RMM id ep-9)\n" in disk.description
+    assert mem.title == "[High] Memory above 90% on GRAN-LT-001"
+    assert "\nEndpoint: GRAN-LT-001 (RMM id ep-8)\n" in mem.description
+    requested = await harness.wait_for_event("alert", "AlertTicketRequested", 2)
+    assert {e.data["endpoint_hostname"] for e in requested} == {"GRAN-LT-001"}
+
+    await publish(harness.js, Result.of(disk, ResultStatus.OK, {"ticket_id": "R-88"}))
+    await harness.wait_for_event("alert", "AlertTicketLinked")
+    await publish(harness.js, raised(tenant, endpoint="ep-9", at=90, kind="cleared"))
+    (close,) = await harness.commands.wait_for(UpdateRevioTicket, 1)
+    assert (close.ticket_id, close.custom_status) == ("R-88", "auto-closed")
+    assert close.resolution == (
+        "Auto-closed by revsync: the RMM alert cpu on GRAN-LT-001 cleared at"
+        " 2025-03-01 02:01:30 UTC."
+    )
+    await drained(harness, name)
+    assert harness.commands.of(AddRevioJournalEntry) == []
     await assert_replay_rebuilds_the_same_rows(harness.pool, tenant)
 
 

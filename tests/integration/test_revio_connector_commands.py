@@ -155,12 +155,15 @@ async def test_customer_asset_ticket_and_journal_commands_each_land_once(
         description="VPN down",
     ))  # fmt: skip
     ticket_id = ticket.external_ids["ticket_id"]
+    why = "Auto-closed by revsync: the RMM alert cpu-high on GRAN-LT-001 cleared."
     closed = await run(js, pool, UpdateRevioTicket(
-        tenant_id=revio_tenant, ticket_id=ticket_id, custom_status="auto-closed"
+        tenant_id=revio_tenant, ticket_id=ticket_id, custom_status="auto-closed", resolution=why
     ))  # fmt: skip
     assert closed.ok
     held = store.tickets.rows[int(ticket_id)]
     assert (held["status"], held["custom_status"]) == ("CLOSED", "auto-closed")
+    assert held["resolution"] == why  # in the same PATCH as the status
+    assert sandbox.statuses("PATCH", f"/v1/Tickets/{ticket_id}") == [200]
 
     note = AddRevioJournalEntry(tenant_id=revio_tenant, ticket_id=ticket_id,
                                 text="Cleared in RMM", source_note_id="n-9")  # fmt: skip

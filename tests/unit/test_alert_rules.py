@@ -19,7 +19,7 @@ from revsync.decision import Decision, DecisionContext
 from revsync.eventlog.model import RecordedEvent
 from revsync.tenancy import SEVERITY_ORDER, SyncSettings
 
-from services.alert import decide
+from services.alert import decide, texts
 from services.alert.app import is_link_event
 from services.alert.state import AlertState, alert_key, apply, from_json, to_json
 
@@ -32,6 +32,9 @@ ON = SyncSettings(
     alert_ticket_type="RMM Alert",
 )
 LINKED = decide.Placement(customer_id="cust-9", revio_asset_id="asset-5")
+HOSTED = decide.Placement(
+    customer_id="cust-9", revio_asset_id="asset-5", endpoint_hostname="GRAN-LT-001"
+)
 UNLINKED = decide.Placement()
 
 
@@ -106,9 +109,9 @@ class Alert:
     def events(self, type_: str | None = None) -> list[Any]:
         return [e for d in self.history for e in d.events if type_ is None or e.type == type_]
 
-    def open_ticket(self, at: int = 0) -> CreateRevioTicket:
+    def open_ticket(self, at: int = 0, placement: decide.Placement = LINKED) -> CreateRevioTicket:
         """Raise the alert and have the create answered with ticket `R-1`."""
-        self.observe(alert_change(at=at))
+        self.observe(alert_change(at=at), placement)
         create = self.commands(CreateRevioTicket)[-1]
         self.result(create, ticket_id="R-1")
         return create
@@ -196,6 +199,48 @@ def test_ticket_without_an_asset_does_not_mention_one():
     alert = Alert()
     alert.observe(alert_change(), decide.Placement(customer_id="cust-9"))
     assert "Rev.io asset" not in alert.commands(CreateRevioTicket)[0].description
+
+
+def test_ticket_names_the_endpoint_by_its_hostname_and_records_it():
+    alert = Alert()
+    decision = alert.observe(alert_change(severity="Critical"), HOSTED)
+    (create,) = decision.commands
+    assert isinstance(create, CreateRevioTicket)
+    assert create.title == "[Critical] CPU above 95% on GRAN-LT-001"
+    assert "\nEndpoint: GRAN-LT-001 (RMM id ep-1)\n" in create.description
+    assert decision.events[0].data["endpoint_hostname"] == "GRAN-LT-001"
+    assert alert.state.endpoint_hostname == "GRAN-LT-001"
+
+
+def test_ticket_of_an_endpoint_of_unknown_hostname_names_it_by_its_rmm_id():
+    decision = Alert().observe(alert_change())
+    (create,) = decision.commands
+    assert isinstance(create, CreateRevioTicket)
+    assert create.title == "[High] CPU above 95%"
+    assert "\nEndpoint: ep-1\n" in create.description and "RMM id" not in create.description
+    assert decision.events[0].data["endpoint_hostname"] is None
+
+
+@pytest.mark.parametrize(
+    ("summary", "title"),
+    [
+        ("Disk C: is 97% full on GRAN-LT-001", "[High] Disk C: is 97% full on GRAN-LT-001"),
+        ("gran-lt-001.corp.local is offline", "[High] gran-lt-001.corp.local is offline"),
+        ("Disk full on GRAN-LT-0012", "[High] Disk full on GRAN-LT-0012 on GRAN-LT-001"),
+        ("Disk full on XGRAN-LT-001", "[High] Disk full on XGRAN-LT-001 on GRAN-LT-001"),
+    ],
+)
+def test_title_names_the_hostname_only_when_the_summary_does_not(summary: str, title: str):
+    assert texts.ticket_title("High", summary, "GRAN-LT-001") == title
+
+
+def test_long_title_is_cut_in_the_summary_and_keeps_the_hostname():
+    title = texts.ticket_title("Critical", "x" * 300, "GRAN-LT-001")
+    assert len(title) == texts.TITLE_MAX
+    assert title.startswith("[Critical] xxx") and title.endswith("x… on GRAN-LT-001")
+    without = texts.ticket_title("Critical", "x" * 300)
+    assert len(without) == texts.TITLE_MAX and without.endswith("x…")
+    assert texts.ticket_title("Critical", "x" * 300, "h" * 60) == without  # too long to add
 
 
 def test_deciding_is_deterministic_for_the_same_state_and_message():
@@ -433,7 +478,23 @@ def test_clear_with_auto_close_moves_the_ticket_to_auto_closed():
     (update,) = decision.commands
     assert isinstance(update, UpdateRevioTicket)
     assert (update.ticket_id, update.custom_status) == ("R-1", "auto-closed")
+    assert update.resolution == (
+        "Auto-closed by revsync: the RMM alert cpu-high on ep-1 cleared at 2025-03-01 02:05:00 UTC."
+    )
     assert alert.state.phase == "closed"
+
+
+def test_auto_close_resolution_names_the_condition_and_the_hostname():
+    alert = Alert()
+    alert.open_ticket(placement=HOSTED)
+    decision = alert.observe(alert_change(kind="cleared", at=300), HOSTED)
+    (update,) = decision.commands
+    assert isinstance(update, UpdateRevioTicket)
+    assert update.resolution == (
+        "Auto-closed by revsync: the RMM alert cpu-high on GRAN-LT-001 cleared at"
+        " 2025-03-01 02:05:00 UTC."
+    )
+    assert alert.commands(AddRevioJournalEntry) == []  # the resolution says it, not the journal
 
 
 def test_clear_without_auto_close_adds_a_journal_entry_and_leaves_the_ticket_open():
@@ -464,6 +525,23 @@ def test_clear_while_the_create_is_pending_is_applied_when_the_ticket_exists():
     (update,) = linked.commands
     assert isinstance(update, UpdateRevioTicket) and update.custom_status == "auto-closed"
     assert alert.state.phase == "closed"
+    assert update.resolution == (
+        "Auto-closed by revsync: the RMM alert cpu-high on ep-1 cleared at 2025-03-01 02:00:10 UTC."
+    )
+
+
+def test_clear_applied_when_the_ticket_exists_names_the_hostname_and_the_time_of_the_clear():
+    alert = Alert()
+    alert.observe(alert_change(), HOSTED)
+    alert.observe(alert_change(kind="updated", at=5), HOSTED)  # deferred: joins the clear
+    alert.observe(alert_change(kind="cleared", at=10), HOSTED)
+    linked = alert.result(alert.commands(CreateRevioTicket)[0], ticket_id="R-1")
+    journal, update = linked.commands
+    assert isinstance(journal, AddRevioJournalEntry) and isinstance(update, UpdateRevioTicket)
+    assert update.resolution == (
+        "Auto-closed by revsync: the RMM alert cpu-high on GRAN-LT-001 cleared at"
+        " 2025-03-01 02:00:10 UTC."
+    )
 
 
 def test_recurrence_after_the_ticket_closed_opens_a_new_ticket():
@@ -611,6 +689,7 @@ def test_late_success_of_a_failed_create_after_the_alert_cleared_closes_the_tick
     (close,) = late.commands
     assert isinstance(close, UpdateRevioTicket) and close.ticket_id == "R-1"
     assert close.custom_status == "auto-closed" and alert.state.phase == "closed"
+    assert close.resolution is not None and "cleared at 2025-03-01 02:00:10 UTC" in close.resolution
 
 
 def test_late_success_of_a_create_replaced_by_a_retry_is_ignored():
@@ -654,6 +733,26 @@ def test_state_survives_its_json_form():
     alert.observe(alert_change(), UNLINKED)
     alert.observe(alert_change(severity="Medium", at=3), UNLINKED)
     assert from_json(to_json(alert.state)) == alert.state
+    parked = Alert()
+    parked.observe(alert_change(), UNLINKED)
+    parked.company_linked(HOSTED)
+    assert (parked.state.phase, parked.state.endpoint_hostname) == ("requested", "GRAN-LT-001")
+    assert from_json(to_json(parked.state)) == parked.state
+
+
+def test_a_state_folded_before_hostnames_were_recorded_reads_as_unknown():
+    alert = Alert()
+    alert.open_ticket(placement=HOSTED)
+    old = to_json(alert.state)
+    del old["endpoint_hostname"]
+    assert from_json(old).endpoint_hostname is None
+
+
+def test_a_state_saved_by_a_newer_version_is_read_without_the_fields_it_does_not_know():
+    alert = Alert()
+    alert.open_ticket(placement=HOSTED)
+    newer = to_json(alert.state) | {"a_field_of_a_later_version": 3}
+    assert from_json(newer) == alert.state
 
 
 @pytest.mark.parametrize(

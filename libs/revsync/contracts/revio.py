@@ -161,6 +161,7 @@ class UpdateRevioTicket(RevioCommand):
     status: str | None = None
     custom_status: str | None = None
     description: str | None = None
+    resolution: str | None = None  # why it was closed (Rev.io's `resolution` field)
 
 
 class AddRevioJournalEntry(RevioCommand):

@@ -132,7 +132,13 @@ class RevioWrites:
             wanted["custom_status"] = command.custom_status
         if command.description is not None:
             wanted["description"] = command.description
-        operations = replacements(record, wanted)
+        if command.resolution is not None:
+            wanted["resolution"] = command.resolution
+        operations = [
+            # `replace` needs the member to exist (RFC 6902): `add` sets one the record lacks
+            op if op["path"][1:] in record else op | {"op": "add"}
+            for op in replacements(record, wanted)
+        ]
         if operations:
             await self.http.patch(path, "Tickets/{id}", operations)
 
