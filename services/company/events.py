@@ -53,7 +53,8 @@ Stream `company-link:<revio_customer_id>` (one Rev.io customer and its link):
 
 Stream `rmm-company:<rmm_company_id>` (an RMM company while it is not linked):
 - `RmmCompanyObserved` (above); `RmmCompanyClaimed{rule, revio_customer_id}` (linked);
-  `RmmCompanyReleased{rule, revio_customer_id, company}` (unlinked by a person);
+  `RmmCompanyReleased{rule, revio_customer_id, company, deleted}` (unlinked by a person;
+  `deleted`: it had been seen deleted in RMM while linked, so it stays out of matching);
 - `RmmCompanyLeftUnlinked{rule, rmm_company_id, name, normalized_name, candidates,
   rmm_to_revio_sync, listed, match, sync_run_id}`: rule `rmm_to_revio_sync_off`,
   `suggested_for_review`, `bill_profile_or_identity_missing`,

@@ -61,7 +61,12 @@ def unlink_events(ctx: DecisionContext, link: LinkState, actor: str) -> tuple[Ne
     unlinked = ctx.event(E.UNLINKED, rule=rule, rmm_company_id=link.rmm_company_id, actor=actor)
     company = link.rmm.model_dump(mode="json") if link.rmm else None
     released = ctx.event(
-        E.RELEASED, rule=rule, revio_customer_id=link.customer_id, company=company, actor=actor
+        E.RELEASED,
+        rule=rule,
+        revio_customer_id=link.customer_id,
+        company=company,
+        deleted=link.rmm_deleted,  # seen deleted while linked: it stays out of matching
+        actor=actor,
     )
     return unlinked, released
 

@@ -2,7 +2,9 @@
 
 - `company_links`: one row per Rev.io customer, its link state, the rule behind it, the
   suggestion candidates and the folded `LinkState`; the console's mapping review and the
-  other services read it (`state = 'linked'`), only this service writes it;
+  other services read it (`state = 'linked'`), only this service writes it. A linked RMM
+  company's observations are recorded on the link's stream, so its deletion in RMM shows
+  here (`rmm_deleted`), not in its `rmm_companies` row;
 - `rmm_companies`: one row per RMM company seen unlinked (mapping review, matching pools);
 - `company_commands`: every command sent, so its result finds its stream;
 - `company_sync_runs`: per sync run, how much of each listing was seen and when it was
@@ -26,7 +28,7 @@ COMPANY_LINKS = Rows(
     "company_links",
     ("tenant_id", "revio_customer_id", "revio_name", "name_key", "rmm_ref", "state", "rule",
      "decided_by", "rmm_company_id", "rmm_name", "score", "candidates", "excluded", "deleted",
-     "sync_run_id", "last_event", "version", "folded", "updated_at"),
+     "rmm_deleted", "sync_run_id", "last_event", "version", "folded", "updated_at"),
     key=("tenant_id", "revio_customer_id"),
     update=True,
     json=frozenset({"candidates", "folded"}),
@@ -74,6 +76,7 @@ class CompanyLinks(StreamRows[LinkState]):
             list(link.candidates),
             list(link.excluded),
             link.customer_deleted,
+            link.state == "linked" and link.rmm_deleted,  # the linked company, deleted in RMM
             link.sync_run_id,
             event.type,
             event.version,

@@ -268,6 +268,7 @@ def evolve_rmm(rmm: RmmState, type_: str, data: dict[str, Any]) -> RmmState:
             decided_by=data.get("actor"),
             revio_customer_id=None,
             company=RmmCompany.model_validate(company) if company else rmm.company,
+            deleted=data.get("deleted", rmm.deleted),  # absent from events before it was
         )
     if type_ == E.LEFT_UNLINKED:
         return rmm.with_(

@@ -32,10 +32,15 @@ def _failed(error: MappingError) -> HTTPException:
 
 
 async def list_mappings(
-    console: Console, tenant: str, state: str | None, run: UUID | None = None
+    console: Console,
+    tenant: str,
+    state: str | None,
+    run: UUID | None = None,
+    rmm_deleted: bool | None = None,
 ) -> list[dict[str, Any]]:
     try:
-        return [m.as_json() for m in await console.mappings.list(tenant, state, run)]
+        found = await console.mappings.list(tenant, state, run, rmm_deleted)
+        return [m.as_json() for m in found]
     except MappingError as error:
         raise _failed(error) from None
 
@@ -107,10 +112,14 @@ async def get_mappings(
     kind: Kind = "company",
     state: Annotated[str | None, Query(description=f"one of {', '.join(STATES)}")] = None,
     sync_run_id: UUID | None = None,
+    rmm_deleted: Annotated[
+        bool | None,
+        Query(description="true: only links whose RMM company was deleted in RMM; false: none"),
+    ] = None,
 ) -> list[dict[str, Any]]:
     if state is not None and state not in STATES:
         raise HTTPException(400, f"unknown state {state!r}; choose from {list(STATES)}")
-    return await list_mappings(console, tenant, state, sync_run_id)
+    return await list_mappings(console, tenant, state, sync_run_id, rmm_deleted)
 
 
 @router.get("/mappings/unlinked", summary="Search the unlinked records of one side")

@@ -306,7 +306,8 @@ def mappings_list(
             m["id"],
             m["state"],
             f"{m['revio_name'] or ''} ({m['revio_customer_id']})",
-            f"{m['rmm_name'] or ''} ({m['rmm_company_id'] or '-'})",
+            f"{m['rmm_name'] or ''} ({m['rmm_company_id'] or '-'})"
+            + (" [deleted in RMM]" if m.get("rmm_deleted") else ""),
             "" if m["score"] is None else str(m["score"]),
             m["rule"] or "",
         )

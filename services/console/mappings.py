@@ -4,7 +4,9 @@ The company service owns the links: its decisions are events on `company-link:<R
 customer id>` streams, folded into its `company_links` and `rmm_companies` projections
 (migration 005), and a person's actions go through `services.company.manual`, which appends
 the decisions with the person as actor. The console never writes links itself. A mapping's
-id is the Rev.io customer id, the id of its stream.
+id is the Rev.io customer id, the id of its stream. A linked pair whose RMM company was
+deleted in RMM stays linked (nothing is undone by automation) and says so (`rmm_deleted`),
+for a person to unmap or relink it.
 """
 
 import builtins
@@ -34,6 +36,7 @@ class Mapping:
     candidates: tuple[dict[str, Any], ...] = ()
     sync_run_id: str | None = None
     updated_at: datetime | None = None
+    rmm_deleted: bool = False  # linked, and the RMM company was deleted in RMM
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -44,6 +47,7 @@ class Mapping:
             "revio_name": self.revio_name,
             "rmm_company_id": self.rmm_company_id,
             "rmm_name": self.rmm_name,
+            "rmm_deleted": self.rmm_deleted,
             "score": self.score,
             "rule": self.rule,
             "decided_by": self.decided_by,
@@ -83,7 +87,11 @@ class MappingsUnavailable(MappingError):
 
 class MappingStore(Protocol):
     async def list(
-        self, tenant_id: str, state: str | None = None, sync_run_id: UUID | None = None
+        self,
+        tenant_id: str,
+        state: str | None = None,
+        sync_run_id: UUID | None = None,
+        rmm_deleted: bool | None = None,
     ) -> list[Mapping]: ...
 
     async def get(self, tenant_id: str, mapping_id: str) -> Mapping | None: ...
@@ -128,12 +136,13 @@ def mapping_from_row(row: Any) -> Mapping:
         candidates=tuple(row["candidates"] or ()),
         sync_run_id=str(run) if run is not None else None,
         updated_at=row["updated_at"],
+        rmm_deleted=row["rmm_deleted"],
     )
 
 
 _COLUMNS = (
     "revio_customer_id, rmm_company_id, state, revio_name, rmm_name, score, rule, decided_by,"
-    " candidates, sync_run_id, updated_at"
+    " candidates, sync_run_id, updated_at, rmm_deleted"
 )
 
 
@@ -144,15 +153,21 @@ class CompanyServiceMappings:
         self.pool = pool
 
     async def list(
-        self, tenant_id: str, state: str | None = None, sync_run_id: UUID | None = None
+        self,
+        tenant_id: str,
+        state: str | None = None,
+        sync_run_id: UUID | None = None,
+        rmm_deleted: bool | None = None,
     ) -> list[Mapping]:
         rows = await self.pool.fetch(
             f"SELECT {_COLUMNS} FROM company_links WHERE tenant_id = $1 AND NOT deleted"
             " AND ($2::text IS NULL OR state = $2) AND ($3::uuid IS NULL OR sync_run_id = $3)"
+            " AND ($4::boolean IS NULL OR rmm_deleted = $4)"
             " ORDER BY state, score DESC NULLS LAST, lower(revio_name), revio_customer_id",
             tenant_id,
             state,
             sync_run_id,
+            rmm_deleted,
         )
         return [mapping_from_row(row) for row in rows]
 

@@ -66,12 +66,26 @@ class DecidedBy:
 # with it (62 ms a look at 2,000 clients, called every second: the database's most expensive
 # query of the run). The objects revsync created during the run are in the read model too,
 # but no listing of the run had them: they are counted as `created`, not as decided.
+# A deleted object is not decided either: no listing has it, so counted it would let "all
+# decided" come true while listed objects still wait. Deleted are a customer deleted in
+# Rev.io, an RMM company deleted in RMM (an unlinked one on its own row; a linked one's
+# observations go to its link's stream, so it is the link that says so: `$1` is the tenant)
+# and an endpoint deleted in RMM (its asset `retired`).
+_NOT_DELETED_WHILE_LINKED = (
+    "rmm_company_id NOT IN (SELECT rmm_company_id FROM company_links WHERE tenant_id = $1"
+    " AND state = 'linked' AND rmm_deleted AND rmm_company_id IS NOT NULL)"
+)
 DECIDED_BY = {
     "revio.customer": DecidedBy(
-        "company_links", "rule IS NOT NULL", "revio_customer_id", REVIO_CREATED
+        "company_links", "rule IS NOT NULL AND NOT deleted", "revio_customer_id", REVIO_CREATED
     ),
-    "rmm.company": DecidedBy("rmm_companies", "rule IS NOT NULL", "rmm_company_id", RMM_CREATED),
-    "rmm.endpoint": DecidedBy("assets", "state <> 'observed'", "identifier"),
+    "rmm.company": DecidedBy(
+        "rmm_companies",
+        f"rule IS NOT NULL AND NOT deleted AND {_NOT_DELETED_WHILE_LINKED}",
+        "rmm_company_id",
+        RMM_CREATED,
+    ),
+    "rmm.endpoint": DecidedBy("assets", "state NOT IN ('observed', 'retired')", "identifier"),
 }
 DECIDED_KINDS = tuple(DECIDED_BY)
 """Kinds a service decides on: their decided count is 0 until the first decision."""

@@ -616,6 +616,50 @@ async def test_read_models_are_folds_of_the_log_and_replay_rebuilds_them(start, 
         assert await _read_models(h) == before
 
 
+async def test_a_linked_rmm_company_deleted_in_rmm_shows_on_its_link_until_seen_again(
+    start, tenant
+):
+    """Its observations go to the link's stream, so the company's own row never sees the
+    deletion: the link's row says it (`rmm_deleted`), replay gives the same rows, and a
+    later observation of the company (or an unlink) clears it."""
+    async with start() as h:
+        company = await linked_pair(h, ACME, "rmm-70")
+        assert (await h.link("1001"))["rmm_deleted"] is False
+
+        await h.publish(company_changed(tenant, company, "deleted"))
+        await eventually(lambda: _link_where(h, "1001", rmm_deleted=True))
+        await h.settle()
+        row = await h.link("1001")
+        assert (row["state"], row["rmm_company_id"], row["deleted"]) == ("linked", "rmm-70", False)
+        assert row["folded"]["rmm_deleted"] is True
+        rmm = await h.row("rmm_companies", "rmm_company_id", "rmm-70")
+        assert (rmm["state"], rmm["deleted"]) == ("linked", False)  # never saw it
+
+        before = await _read_models(h)
+        await replay(h.pool, [*COMPANY_PROJECTIONS, *ASSET_PROJECTIONS])
+        assert await _read_models(h) == before
+
+        await h.publish(company_changed(tenant, company))  # there again after all
+        await eventually(lambda: _link_where(h, "1001", rmm_deleted=False))
+        await h.settle()
+        assert (await h.link("1001"))["state"] == "linked"
+
+        await h.publish(company_changed(tenant, company, "deleted"))
+        await eventually(lambda: _link_where(h, "1001", rmm_deleted=True))
+        await h.settle()
+        await manual.unlink(h.pool, tenant, "1001", actor="alice")
+        row = await h.link("1001")
+        assert (row["state"], row["rmm_deleted"]) == ("unlinked", False)
+        # released, the company is known deleted: out of matching and the unlinked search
+        rmm = await h.row("rmm_companies", "rmm_company_id", "rmm-70")
+        assert (rmm["state"], rmm["deleted"]) == ("unlinked", True)
+
+
+async def _link_where(h: Harness, customer_id: str, **expected: object) -> bool:
+    row = await h.link(customer_id)
+    return row is not None and all(row[k] == v for k, v in expected.items())
+
+
 async def _read_models(h: Harness) -> dict[str, list]:
     tables = ("company_links", "rmm_companies", "company_commands", "company_sync_runs", "assets")
     found = {}

@@ -1,6 +1,7 @@
 """Mapping review: suggested and automatic pairs as cards (confirm, reject, unmap, confirm
 all), and a search of the unlinked records of either side (Rev.io customers, RMM companies)
-to map one by hand: pick it, search the other side, map, confirm."""
+to map one by hand: pick it, search the other side, map, confirm. A link whose RMM company
+was deleted in RMM says so on its card, and the links tab can show only those."""
 
 from typing import Any
 from uuid import UUID
@@ -25,6 +26,7 @@ TABS = ("suggested", "linked", "held", "rejected", "all")
 ACTIONS = {"confirm": "Confirmed", "reject": "Rejected", "unlink": "Unmapped"}
 SIDES = {"revio": "Rev.io customer", "rmm": "RMM company"}
 UNLINKED = {"revio": "Rev.io customers", "rmm": "RMM companies"}
+RMM_DELETED = "RMM company deleted in RMM: unmap it to map the customer to another company"
 
 
 def _card(ctx: PageCtx, m: dict[str, Any], back: str) -> str:
@@ -57,8 +59,12 @@ def _card(ctx: PageCtx, m: dict[str, Any], back: str) -> str:
         if m.get("rmm_company_id")
         else "<span class='muted'>no RMM company</span>"
     )
+    if m.get("rmm_deleted"):
+        rmm += f"<div class='problems rmm-deleted'>{RMM_DELETED}</div>"
+    deleted = ' data-rmm-deleted="true"' if m.get("rmm_deleted") else ""
     return (
-        f'<div class="card mapping" data-mapping="{esc(m["id"])}" data-state="{esc(m["state"])}">'
+        f'<div class="card mapping" data-mapping="{esc(m["id"])}" data-state="{esc(m["state"])}"'
+        f"{deleted}>"
         f'<div class="pair"><div class="side"><b>{esc(m.get("revio_name") or m["id"])}</b>'
         f"<div class='muted'>Rev.io customer {esc(m['revio_customer_id'])}</div></div>"
         f"<div>&harr;</div><div class='side'>{rmm}</div>"
@@ -84,19 +90,24 @@ async def mappings_page(
     q: str = "",
     side: str = "",
     done: str | None = None,
+    rmm_deleted: bool = False,
 ) -> Response:
     state = state if state in TABS else "suggested"
-    back = url("/mappings", state=state, run=run)
+    only = "true" if rmm_deleted else None  # only the links whose RMM company was deleted
+    back = url("/mappings", state=state, run=run, rmm_deleted=only)
     tabs = "".join(
         f'<a href="{esc(url("/mappings", state=t, run=run))}" class="{"on" if t == state else ""}">'
         f"{esc(t.capitalize())}</a>"
         for t in TABS
     )
     try:
-        found = await list_mappings(ctx.console, ctx.tenant, None if state == "all" else state, run)
+        found = await list_mappings(
+            ctx.console, ctx.tenant, None if state == "all" else state, run, rmm_deleted or None
+        )
         cards = "".join(_card(ctx, m, back) for m in found) or "<p class='muted'>None.</p>"
     except HTTPException as error:
         found, cards = [], f"<p class='problems'>{esc(error.detail)}</p>"
+    cards = _deleted_notice(state, run, rmm_deleted, found) + cards
     latest = run or await _latest_run(ctx)
     bulk = ""
     if state == "suggested" and found and latest:
@@ -120,6 +131,26 @@ async def mappings_page(
         f"{results}"
     )
     return page("Mappings", body, ctx.principal, "mappings", ctx.tenant, flash=done)
+
+
+def _deleted_notice(state: str, run: UUID | None, only: bool, found: list[dict[str, Any]]) -> str:
+    """How many links shown have an RMM company deleted in RMM, with the way to show only
+    them (or all again)."""
+    if only:
+        everything = url("/mappings", state=state, run=run)
+        return (
+            "<p class='muted' id='rmm-deleted-notice'>Only the links whose RMM company was"
+            f" deleted in RMM. <a href='{esc(everything)}'>Show all</a></p>"
+        )
+    deleted = sum(1 for m in found if m.get("rmm_deleted"))
+    if not deleted:
+        return ""
+    these = url("/mappings", state=state, run=run, rmm_deleted="true")
+    links = "link's RMM company was" if deleted == 1 else "links' RMM companies were"
+    return (
+        f"<p class='problems' id='rmm-deleted-notice'>{deleted} {links} deleted in RMM."
+        f" <a href='{esc(these)}'>Show only these</a></p>"
+    )
 
 
 async def _unmatched(ctx: PageCtx, system: str, q: str) -> str:

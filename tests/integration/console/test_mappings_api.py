@@ -9,10 +9,12 @@ from typing import Any
 import httpx
 import pytest
 from nats.js import JetStreamContext
+from revsync.contracts.rmm import RmmCompany, RmmCompanyChanged
 from revsync.eventlog import EventStore
+from revsync.messaging import publish
 
 from services.console.consumers import ConsoleConsumers
-from services.console.deps import Console
+from services.console.deps import SESSION_COOKIE, Console
 from tests.integration.console.support import Accounts, fake_connectors, small_world, wait_until
 from tests.integration.console.tenant_rows import add_tenant
 
@@ -67,6 +69,50 @@ async def test_a_run_gives_linked_suggested_and_held_mappings(
     of_run = (await api.get(f"/api/mappings?sync_run_id={synced}", headers=admin)).json()
     assert len(of_run) == 5
     assert (await api.get("/api/mappings/102", headers=admin)).json()["state"] == "suggested"
+
+
+async def test_a_link_whose_rmm_company_was_deleted_in_rmm_says_so_until_it_is_seen_again(
+    api: httpx.AsyncClient,
+    admin: dict[str, str],
+    synced: str,
+    js: JetStreamContext,
+    console: Console,
+    tenant: str,
+):
+    acme = RmmCompany(id="c1", name="Acme Corp")
+    listed = by_id((await api.get("/api/mappings", headers=admin)).json())
+    assert {k for k, m in listed.items() if m["rmm_deleted"]} == set()
+
+    await publish(js, RmmCompanyChanged(tenant_id=tenant, kind="deleted", company=acme))
+
+    async def shown(deleted: bool) -> bool:
+        found = (await api.get("/api/mappings/101", headers=admin)).json()
+        return found["rmm_deleted"] is deleted
+
+    await wait_until(lambda: shown(True))
+    found = (await api.get("/api/mappings/101", headers=admin)).json()
+    assert (found["state"], found["rmm_company_id"]) == ("linked", "c1")  # still linked
+    only = (await api.get("/api/mappings?state=linked&rmm_deleted=true", headers=admin)).json()
+    assert [m["id"] for m in only] == ["101"]
+    others = (await api.get("/api/mappings?rmm_deleted=false", headers=admin)).json()
+    assert sorted(m["id"] for m in others) == ["102", "103", "104", "105"]
+
+    await console.users.create(f"page-{tenant}", "pw", "admin", tenant)  # the page says it
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    login = await api.post("/login", content=f"username=page-{tenant}&password=pw", headers=form)
+    api.cookies.set(SESSION_COOKIE, login.cookies[SESSION_COOKIE])
+    page = (await api.get("/mappings?state=linked")).text
+    assert 'data-mapping="101" data-state="linked" data-rmm-deleted="true"' in page
+    assert "RMM company deleted in RMM" in page
+    assert "1 link's RMM company was deleted in RMM" in page
+    assert "/mappings?state=linked&amp;rmm_deleted=true" in page
+    only_page = (await api.get("/mappings?state=linked&rmm_deleted=true")).text
+    assert only_page.count('class="card mapping"') == 1 and "Show all" in only_page
+
+    await publish(js, RmmCompanyChanged(tenant_id=tenant, kind="changed", company=acme))
+    await wait_until(lambda: shown(False))
+    page = (await api.get("/mappings?state=linked")).text
+    assert "data-rmm-deleted" not in page and "deleted in RMM" not in page
 
 
 async def test_confirm_and_reject_are_decided_by_the_company_service_as_the_person(

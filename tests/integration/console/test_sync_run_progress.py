@@ -108,6 +108,80 @@ async def test_companies_created_during_the_run_are_counted_apart_from_the_decid
     assert companies.shown_decided == 3
 
 
+async def company_row(
+    pool: asyncpg.Pool, tenant: str, company_id: str, state: str, deleted: bool = False
+) -> None:
+    await pool.execute(
+        "INSERT INTO rmm_companies (tenant_id, rmm_company_id, state, rule, deleted, last_event,"
+        " version, folded, updated_at) VALUES ($1, $2, $3, 'some_rule', $4, 'RmmCompanyObserved',"
+        " 1, '{}', now())",
+        tenant,
+        company_id,
+        state,
+        deleted,
+    )
+
+
+async def link_row(
+    pool: asyncpg.Pool,
+    tenant: str,
+    customer_id: str,
+    company_id: str | None,
+    deleted: bool = False,
+    rmm_deleted: bool = False,
+) -> None:
+    await pool.execute(
+        "INSERT INTO company_links (tenant_id, revio_customer_id, state, rule, rmm_company_id,"
+        " deleted, rmm_deleted, last_event, version, folded, updated_at) VALUES ($1, $2,"
+        " CASE WHEN $3::text IS NULL THEN 'held' ELSE 'linked' END, 'some_rule', $3, $4, $5,"
+        " 'CustomerObserved', 1, '{}', now())",
+        tenant,
+        customer_id,
+        company_id,
+        deleted,
+        rmm_deleted,
+    )
+
+
+async def test_deleted_objects_are_not_decided_ones(pool: asyncpg.Pool, tenant: str):
+    """A customer deleted in Rev.io, an RMM company deleted in RMM (unlinked: its own row
+    says so; linked: its link does) and a retired endpoint's asset are in the read models,
+    but no listing has them: counted as decided, "all decided" would come true while the
+    run's own objects still wait."""
+    run_id = await deciding_run(pool, tenant)  # 3 companies listed, 2 endpoints (decided)
+    await pool.execute(
+        "INSERT INTO sync_run_seen (tenant_id, run_id, kind, seen, total)"
+        " VALUES ($1, $2, 'revio.customer', 2, 2)",
+        tenant,
+        run_id,
+    )
+    for company_id in ("c1", "c2"):
+        await company_row(pool, tenant, company_id, "linked")
+    await company_row(pool, tenant, "gone", "unlinked", deleted=True)
+    await company_row(pool, tenant, "gone-linked", "linked")  # its row never saw it
+    await link_row(pool, tenant, "k1", "c1")
+    await link_row(pool, tenant, "k2", "gone-linked", rmm_deleted=True)
+    await link_row(pool, tenant, "k3", None, deleted=True)
+    await pool.execute(
+        "INSERT INTO assets (tenant_id, identifier, endpoint_id, state, last_event, version,"
+        " folded, updated_at) VALUES ($1, 'e3', 'e3', 'retired', 'AssetRecorded', 1, '{}', now())",
+        tenant,
+    )
+
+    progress = await read(pool, tenant, run_id)
+    decided = {k.kind: k.decided for k in progress.kinds}
+    assert decided == {"revio.customer": 2, "rmm.company": 2, "rmm.endpoint": 2}
+    assert not progress.all_decided()  # the third company listed waits
+
+    await company_row(pool, tenant, "c3", "linked")
+    assert (await read(pool, tenant, run_id)).all_decided()
+
+    # the linked company seen again: decided once more
+    await pool.execute("UPDATE company_links SET rmm_deleted = false WHERE tenant_id = $1", tenant)
+    companies = {k.kind: k for k in (await read(pool, tenant, run_id)).kinds}["rmm.company"]
+    assert companies.decided == 4
+
+
 async def test_a_decided_run_is_writing_while_its_commands_wait_with_an_eta_once_answered(
     pool: asyncpg.Pool, tenant: str
 ):
