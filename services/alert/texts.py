@@ -40,9 +40,13 @@ def endpoint_line(endpoint_id: str | None, hostname: str | None) -> str:
 
 
 def ticket_body(state: AlertState, revio_asset_id: str | None, hostname: str | None = None) -> str:
-    lines = [
-        state.summary or "",
-        "",
+    """The ticket's facts. Rev.io tickets have no title: the connector writes the title as
+    the description's first line, so the summary is repeated here only when the title had
+    to cut it."""
+    summary = state.summary or ""
+    title = ticket_title(state.severity or "", summary, hostname)
+    lines = [] if summary in title else [summary, ""]
+    lines += [
         f"Severity: {state.severity}",
         endpoint_line(state.endpoint_id, hostname),
     ]

@@ -195,6 +195,22 @@ def test_ticket_carries_type_customer_summary_severity_endpoint_asset_and_rmm_re
     assert create.tenant_id == TENANT and create.occurred_at == T0
 
 
+def test_ticket_body_repeats_the_summary_only_when_the_title_had_to_cut_it():
+    # Rev.io has no title field: the connector writes the title as the body's first line
+    short = Alert().observe(alert_change(summary="Disk C: is 97% full"))
+    (create,) = short.commands
+    assert isinstance(create, CreateRevioTicket)
+    assert create.description.startswith("Severity: High\n")
+    assert "Disk C: is 97% full" not in create.description
+
+    summary = "Backup job 'nightly' failed: " + "the target share was not reachable " * 4
+    long = Alert().observe(alert_change(summary=summary.strip()))
+    (create,) = long.commands
+    assert isinstance(create, CreateRevioTicket)
+    assert create.title.endswith("…")
+    assert create.description.startswith(summary.strip() + "\n\nSeverity: High\n")
+
+
 def test_ticket_without_an_asset_does_not_mention_one():
     alert = Alert()
     alert.observe(alert_change(), decide.Placement(customer_id="cust-9"))
