@@ -81,19 +81,23 @@ class SyncSettings(Strict):
     @field_validator("endpoint_categories")
     @classmethod
     def _known_categories(cls, value: list[str]) -> list[str]:
-        unknown = sorted(set(value) - set(ENDPOINT_CATEGORIES))
+        """Known categories in any case (`Platform` is `platform`), each once, sorted."""
+        given = {category.strip().lower() for category in value}
+        unknown = sorted(given - set(ENDPOINT_CATEGORIES))
         if unknown:
             raise ValueError(
                 f"unknown categories {unknown}; choose from {list(ENDPOINT_CATEGORIES)}"
             )
-        return sorted(set(value))
+        return sorted(given)
 
     @field_validator("min_alert_severity")
     @classmethod
     def _known_severity(cls, value: str) -> str:
-        if value not in SEVERITY_ORDER:
-            raise ValueError(f"unknown severity {value!r}; choose from {list(SEVERITY_ORDER)}")
-        return value
+        """A severity in any case (`high` is `High`), stored as `SEVERITY_ORDER` spells it."""
+        for severity in SEVERITY_ORDER:
+            if severity.casefold() == value.strip().casefold():
+                return severity
+        raise ValueError(f"unknown severity {value!r}; choose from {list(SEVERITY_ORDER)}")
 
     @model_validator(mode="after")
     def _rev_io_to_rmm_needs_board_and_source(self) -> "SyncSettings":

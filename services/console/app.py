@@ -19,7 +19,7 @@ from services.console import (
 )
 from services.console.deps import Console, NotAuthenticated, TenantNeeded
 from services.console.pages import audit, health, login, mappings, sync, tenants, wizard
-from services.console.pages.common import Page
+from services.console.pages.common import SetupPage
 from services.console.pages.html import esc, page
 from services.console.settings_service import settings_document
 
@@ -35,6 +35,28 @@ def _is_api(request: Request) -> bool:
 def _field_of(error: dict[str, Any]) -> str:
     loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
     return ".".join(loc) or "body"
+
+
+def _not_json(error: dict[str, Any], body: Any) -> str:
+    """Why a body is not JSON and where (the parser's words, never the body's text): its
+    `loc` is ("body", offset), which `_field_of` would take for a field named by a number."""
+    why = str((error.get("ctx") or {}).get("error") or "cannot be parsed")
+    offset = error["loc"][-1] if len(error.get("loc", ())) > 1 else None
+    if not isinstance(offset, int) or not isinstance(body, str):
+        return f"the body is not valid JSON: {why}"
+    line = body.count("\n", 0, offset) + 1
+    column = offset - body.rfind("\n", 0, offset)
+    return f"the body is not valid JSON: {why} at line {line}, column {column}"
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    """One `{field, message}` per problem; never the input (it may hold a secret)."""
+    return [
+        {"field": "body", "message": _not_json(e, exc.body)}
+        if e.get("type") == "json_invalid"
+        else {"field": _field_of(e), "message": str(e.get("msg"))}
+        for e in exc.errors()
+    ]
 
 
 def install_handlers(app: FastAPI) -> None:
@@ -57,9 +79,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> Response:
-        # never echo the input: it may hold a secret
-        errors = [{"field": _field_of(e), "message": str(e.get("msg"))} for e in exc.errors()]
-        return JSONResponse({"errors": errors}, status_code=422)
+        return JSONResponse({"errors": _field_errors(exc)}, status_code=422)
 
     @app.exception_handler(SecretKeyMissing)
     async def no_key(_: Request, exc: SecretKeyMissing) -> Response:
@@ -90,7 +110,7 @@ def create_app(console: Console) -> FastAPI:
         app.include_router(pages.router)
 
     @app.get("/", include_in_schema=False)
-    async def home(ctx: Page) -> Response:
+    async def home(ctx: SetupPage) -> Response:
         configured = await settings_document(ctx.console, ctx.tenant)
         return RedirectResponse("/sync" if configured else "/wizard/initial", status_code=303)
 

@@ -104,8 +104,13 @@ def _score(value: Any) -> str:
     return f"{float(value):.0f}%" if value is not None else ""
 
 
+def _name(value: Any) -> str:
+    """A name as vendors hold it, spaced as words ("Acme LLP " reads "Acme LLP")."""
+    return " ".join(str(value).split()) if value else ""
+
+
 def _rmm(data: Data) -> str:
-    name = data.get("rmm_name")
+    name = _name(data.get("rmm_name"))
     company = data.get("rmm_company_id") or "?"
     return f"RMM company {name} ({company})" if name else f"RMM company {company}"
 
@@ -117,7 +122,10 @@ def _linked(d: Data) -> str:
 
 
 def _suggested(d: Data) -> str:
-    shown = [f"{c.get('name')} ({_score(c.get('score'))})" for c in d.get("candidates", [])]
+    shown = [
+        f"{_name(c.get('name')) or c.get('id') or '?'} ({_score(c.get('score'))})"
+        for c in d.get("candidates", [])
+    ]
     how = RULES.get(str(d.get("rule")), str(d.get("rule") or ""))
     return f"Suggested for review ({how}): {', '.join(shown) or 'no candidate'}"
 

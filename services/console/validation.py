@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 import httpx
 from revsync.contracts.rmm import ALERT_TICKET_SOURCE
-from revsync.tenancy import Tenant
+from revsync.tenancy import ENDPOINT_CATEGORIES, Tenant
 from revsync.vendor.errors import VendorError, VendorErrorKind
 
 from services.console.live_checks import LiveChecks, Lookup, RevioLookups, RmmLookups
@@ -182,6 +182,14 @@ def offline_rules(tenant: Tenant) -> list[FieldError]:
         )
     if s.asset_sync_enabled and not s.asset_type:
         errors.append(FieldError("asset_type", "required when asset sync is on"))
+    if s.asset_sync_enabled and not s.endpoint_categories:
+        errors.append(
+            FieldError(
+                "endpoint_categories",
+                "required when asset sync is on: choose at least one of"
+                f" {list(ENDPOINT_CATEGORIES)} (or turn asset sync off)",
+            )
+        )
     if s.sync_alerts and not s.alert_ticket_type:
         errors.append(FieldError("alert_ticket_type", "required when alert sync is on"))
     rmm, revio = tenant.rmm, tenant.revio

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from revsync.tenancy import RevioConnection, RmmConnection, SyncSettings, Tenant
 
 from services.console.audit_words import WORDS, describe
@@ -60,6 +60,21 @@ NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
             "SettingsChanged",
             {"secrets_changed": ["rmm.client_secret"]},
             "Settings saved; new RMM client secret",
+        ),
+        (
+            "CustomerLinked",
+            {"rule": "exact_name", "rmm_company_id": "c886", "rmm_name": "Acme Credit  Union LLP "},
+            "Linked to RMM company Acme Credit Union LLP (c886) (the same normalized name)",
+        ),
+        (
+            "LinkSuggested",
+            {"rule": "fuzzy_name", "candidates": [{"id": "c2", "name": " Globex ", "score": 88}]},
+            "Suggested for review (a similar name): Globex (88%)",
+        ),
+        (
+            "LinkSuggested",
+            {"rule": "fuzzy_name", "candidates": [{"id": "c2", "name": None, "score": 88}]},
+            "Suggested for review (a similar name): c2 (88%)",
         ),
         ("SomethingNew", {"rule": "a_new_rule"}, "Something new: a new rule"),
         (
@@ -289,6 +304,33 @@ def test_a_document_never_holds_a_secret():
 def test_settings_that_need_another_are_refused_without_a_call():
     errors = offline_rules(tenant(sync_alerts=True, asset_sync_enabled=True))
     assert {e.field for e in errors} == {"alert_ticket_type", "asset_type"}
+
+
+def test_asset_sync_on_needs_at_least_one_endpoint_category():
+    errors = offline_rules(tenant(asset_sync_enabled=True, asset_type="PC", endpoint_categories=[]))
+    assert [e.field for e in errors] == ["endpoint_categories"]
+    assert "required when asset sync is on" in errors[0].message
+    assert offline_rules(tenant(asset_sync_enabled=False, endpoint_categories=[])) == []
+    assert offline_rules(tenant(asset_sync_enabled=True, asset_type="PC")) == []  # defaults
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"), [("high", "High"), ("CRITICAL", "Critical"), (" info ", "Info")]
+)
+def test_a_severity_is_taken_in_any_case_and_stored_as_spelled(given: str, stored: str):
+    assert SyncSettings(min_alert_severity=given).min_alert_severity == stored
+
+
+def test_an_unknown_severity_is_still_refused_with_the_choices():
+    with pytest.raises(ValidationError, match=r"unknown severity 'urgent'; choose from \['Info'"):
+        SyncSettings(min_alert_severity="urgent")
+
+
+def test_endpoint_categories_are_taken_in_any_case_once_each():
+    chosen = SyncSettings(endpoint_categories=["Cloud", "platform", "PLATFORM"])
+    assert chosen.endpoint_categories == ["cloud", "platform"]
+    with pytest.raises(ValidationError, match=r"unknown categories \['mobile'\]"):
+        SyncSettings(endpoint_categories=["Mobile"])
 
 
 def test_auto_close_needs_an_active_auto_closed_status():

@@ -1,6 +1,7 @@
 """What every page needs: the console, the signed-in user (else a redirect to the login
-page) and the tenant in view (else the tenant picker); and its routes, which answer a
-request they cannot serve with an HTML page where the API answers JSON."""
+page) and the tenant in view (else the tenant picker; a tenant that does not exist is a 404
+page, as the API answers 404); and its routes, which answer a request they cannot serve with
+an HTML page where the API answers JSON."""
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -12,7 +13,13 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from services.console.auth import Principal
-from services.console.deps import Console, authenticated, get_console, tenant_scope
+from services.console.deps import (
+    Console,
+    authenticated,
+    get_console,
+    known_tenant,
+    tenant_scope,
+)
 from services.console.pages.html import error_page
 
 
@@ -24,12 +31,21 @@ class PageCtx:
 
 
 async def page_ctx(request: Request) -> PageCtx:
+    """The page's context: its tenant must exist (else 404, as `KnownTenant` in the API)."""
     principal = await authenticated(request)
-    tenant = await tenant_scope(request, principal)
+    tenant = await known_tenant(request, await tenant_scope(request, principal))
     return PageCtx(get_console(request), principal, tenant)
 
 
+async def setup_ctx(request: Request) -> PageCtx:
+    """The context of a page for a tenant that may not exist yet: the wizard (its first step
+    creates the tenant) and the home page (which sends such a tenant to the wizard)."""
+    principal = await authenticated(request)
+    return PageCtx(get_console(request), principal, await tenant_scope(request, principal))
+
+
 Page = Annotated[PageCtx, Depends(page_ctx)]
+SetupPage = Annotated[PageCtx, Depends(setup_ctx)]
 
 
 def safe_next(target: str | None) -> str:

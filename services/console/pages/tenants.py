@@ -9,7 +9,7 @@ from revsync.contracts.subjects import validate_tenant_id
 from services.console.auth import Principal
 from services.console.deps import CurrentUser, TenantNeeded, form_fields, get_console, tenant_scope
 from services.console.pages.common import page_router
-from services.console.pages.html import esc, page, post_form
+from services.console.pages.html import csrf_input, esc, field, page, post_form, text_input
 from services.console.tenants import list_tenants
 
 router = page_router()
@@ -22,39 +22,53 @@ def _row(principal: Principal, tenant: dict[str, Any]) -> str:
     return f"<li>{choose} {esc(tenant['name'])}{state}</li>"
 
 
-@router.get("/tenants")
-async def tenants_page(request: Request, principal: CurrentUser) -> Response:
-    if not principal.is_operator:
-        return RedirectResponse("/", status_code=303)
+TENANT_HELP = (
+    "Lowercase letters, digits, '-' or '_'; the wizard then configures it. Its first step"
+    " creates it, disabled: it is served once the wizard's last step is done."
+)
+
+
+async def render_tenants(
+    request: Request,
+    principal: Principal,
+    typed: str = "",
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The picker, and the new tenant form (with what was typed and why it was refused)."""
     console = get_console(request)
     rows = "".join(_row(principal, t) for t in await list_tenants(console.pool))
+    tenant_field = field("tenant", "Tenant id", TENANT_HELP, text_input("tenant", typed), error)
     body = (
         f"<div class='card'><p>Choose the tenant to look at.</p><ul>{rows or '<li>none yet</li>'}"
         "</ul></div><div class='card'><h2>New tenant</h2><form method='post'"
-        " action='/tenants/select'>"
-        f"<input type='hidden' name='csrf_token' value='{esc(principal.csrf_token)}'>"
-        "<div class='field'><label for='f-tenant'>Tenant id</label><div class='help'>Lowercase"
-        " letters, digits, '-' or '_'; the wizard then configures it. Its first step creates"
-        " it, disabled: it is served once the wizard's last step is done.</div>"
-        "<input type='text' id='f-tenant' name='tenant'></div>"
+        f" action='/tenants/select' id='new-tenant'>{csrf_input(principal)}{tenant_field}"
         "<button type='submit'>Configure</button></form></div>"
     )
     try:
         in_view: str | None = await tenant_scope(request, principal)
     except TenantNeeded:
         in_view = None
-    return page("Tenants", body, principal, tenant=in_view)
+    return page("Tenants", body, principal, tenant=in_view, status_code=status_code)
+
+
+@router.get("/tenants")
+async def tenants_page(request: Request, principal: CurrentUser) -> Response:
+    if not principal.is_operator:
+        return RedirectResponse("/", status_code=303)
+    return await render_tenants(request, principal)
 
 
 @router.post("/tenants/select")
 async def select_tenant(request: Request, principal: CurrentUser) -> Response:
     if not principal.is_operator:
         raise HTTPException(403, "only operators switch tenants")
-    chosen = ((await form_fields(request)).get("tenant") or [""])[0].strip()
+    typed = ((await form_fields(request)).get("tenant") or [""])[0]
+    chosen = typed.strip()
     try:
         validate_tenant_id(chosen)
     except ValueError as error:
-        raise HTTPException(400, str(error)) from None
+        return await render_tenants(request, principal, typed, str(error), 422)
     console = get_console(request)
     await console.users.select_tenant(principal.token_hash, chosen)
     known = await console.tenants.load(chosen, with_secrets=False)

@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from services.console.api_sync_runs import start
 from services.console.deps import form_fields
-from services.console.pages.common import Page, PageCtx, page_router
+from services.console.pages.common import PageCtx, SetupPage, page_router
 from services.console.pages.html import (
     checkbox,
     esc,
@@ -242,12 +242,12 @@ async def finish(ctx: PageCtx, flash: str | None = None, status_code: int = 200)
 
 
 @router.get("/wizard")
-async def wizard_start(ctx: Page) -> Response:
+async def wizard_start(ctx: SetupPage) -> Response:
     return RedirectResponse("/wizard/initial", status_code=303)
 
 
 @router.get("/wizard/{slug}")
-async def wizard_step(slug: str, ctx: Page, saved: str | None = None) -> Response:
+async def wizard_step(slug: str, ctx: SetupPage, saved: str | None = None) -> Response:
     step = BY_SLUG.get(slug)
     if step is None:
         raise HTTPException(404, f"no wizard step {slug}")
@@ -258,7 +258,7 @@ async def wizard_step(slug: str, ctx: Page, saved: str | None = None) -> Respons
 
 
 @router.post("/wizard/finish")
-async def wizard_finish(ctx: Page) -> Response:
+async def wizard_finish(ctx: SetupPage) -> Response:
     """Check everything, turn a tenant whose setup was unfinished on, start the initial sync."""
     if not ctx.principal.can_write:
         raise HTTPException(403, "this user may only read")
@@ -275,7 +275,7 @@ async def wizard_finish(ctx: Page) -> Response:
 
 
 @router.post("/wizard/{slug}")
-async def wizard_save(slug: str, request: Request, ctx: Page) -> Response:
+async def wizard_save(slug: str, request: Request, ctx: SetupPage) -> Response:
     step = BY_SLUG.get(slug)
     if step is None or step.slug == "finish":
         raise HTTPException(404, f"no wizard step {slug}")

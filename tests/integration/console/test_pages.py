@@ -3,6 +3,8 @@ wizard's dropdowns hold what the systems hold, and a refused step shows its erro
 the fields and saves nothing (the browser tests walk the same pages in Chromium)."""
 
 import re
+from html import escape
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from services.console.deps import SESSION_COOKIE, Console
 from tests.integration.console.support import HELP_DESK, Accounts
 from tests.integration.console.test_mappings_api import synced  # noqa: F401  (a fixture)
+from tests.integration.console.test_wizard_setup import sign_in
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
@@ -167,6 +170,7 @@ async def test_a_page_answers_input_it_cannot_take_with_a_page_and_the_api_with_
     assert api_answer.json()["errors"][0]["field"] == "run_id"
 
 
+@pytest.mark.usefixtures("configured")
 async def test_the_audit_page_shows_a_bad_since_or_an_unknown_filter_and_keeps_the_others(
     api: httpx.AsyncClient, signed_in: str
 ):
@@ -182,3 +186,79 @@ async def test_the_audit_page_shows_a_bad_since_or_an_unknown_filter_and_keeps_t
     assert "No filter named category" in unknown.text
     assert 'name="entity" value="alert"' in unknown.text
     assert (await api.get("/audit?since=2026-01-05T10:00&entity=alert")).status_code == 200
+
+
+TENANT_PAGES = ("/audit", "/health", "/mappings", "/sync")
+
+
+async def test_a_page_of_a_tenant_that_does_not_exist_is_a_404_page_as_in_the_api(
+    api: httpx.AsyncClient, console: Console, configured: Accounts
+):
+    await sign_in(api, console, f"op-{configured.tenant}", "operator", None)
+    missing = f"{configured.tenant}-nope"
+    said = f"tenant {missing!r} is not known"
+
+    in_html = escape(said)
+    await html_errors(api, {404}, *((f"{path}?tenant={missing}", in_html) for path in TENANT_PAGES))
+
+    answer = await api.get(f"/audit?tenant={missing}")
+    assert f"<b id='tenant'>{missing}</b>" not in answer.text
+    assert (await api.get(f"/api/audit?tenant={missing}")).json() == {"detail": said}
+    for path in TENANT_PAGES:  # the tenant that exists is served
+        shown = await api.get(path, params={"tenant": configured.tenant})
+        assert shown.status_code == 200, (path, shown.text[:500])
+    assert (await api.get("/tenants")).status_code == 200
+    new = await api.get("/wizard/initial", params={"tenant": missing})  # configures a new one
+    assert new.status_code == 200 and f"<b id='tenant'>{missing}</b>" in new.text
+
+
+async def test_a_user_whose_tenant_is_not_set_up_yet_gets_its_wizard_and_404_elsewhere(
+    api: httpx.AsyncClient, signed_in: str, tenant: str
+):
+    assert (await api.get("/")).headers["location"] == "/wizard/initial"
+    await html_errors(
+        api, {404}, *((path, escape(f"tenant {tenant!r} is not known")) for path in TENANT_PAGES)
+    )
+
+
+async def test_an_invalid_new_tenant_id_is_shown_next_to_its_field(
+    api: httpx.AsyncClient, console: Console, tenant: str
+):
+    csrf = await sign_in(api, console, f"op-{tenant}", "operator", None)
+
+    refused = await api.post(
+        "/tenants/select",
+        content=urlencode({"csrf_token": csrf, "tenant": "Beta Bad!"}),
+        headers=FORM,
+    )
+
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("text/html")
+    assert '<div class="error" id="error-tenant">tenant id &#x27;Beta Bad!&#x27; must be' in (
+        refused.text
+    )
+    assert 'name="tenant" value="Beta Bad!"' in refused.text
+    assert "<h2>New tenant</h2>" in refused.text
+    chosen = await api.post(
+        "/tenants/select",
+        content=urlencode({"csrf_token": csrf, "tenant": f"{tenant}-new"}),
+        headers=FORM,
+    )
+    assert chosen.status_code == 303 and chosen.headers["location"] == "/wizard/initial"
+
+
+async def test_the_asset_step_refuses_asset_sync_without_a_category_by_its_field(
+    api: httpx.AsyncClient, configured: Accounts, signed_in: str, console: Console
+):
+    before = await console.tenants.load(configured.tenant)
+    body = urlencode(
+        {"csrf_token": signed_in, "asset_sync_enabled": "on", "asset_type": "RMM Endpoint"}
+    )
+
+    refused = await api.post("/wizard/assets", content=body, headers=FORM)
+
+    assert refused.status_code == 422
+    assert 'id="error-endpoint_categories">required when asset sync is on' in refused.text
+    assert await console.tenants.load(configured.tenant) == before
+    off = urlencode({"csrf_token": signed_in, "asset_type": "RMM Endpoint"})
+    assert (await api.post("/wizard/assets", content=off, headers=FORM)).status_code == 303

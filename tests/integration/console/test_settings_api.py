@@ -211,6 +211,12 @@ BAD_VALUES = [
         id="unknown-severity",
     ),
     pytest.param(
+        lambda b: _with(b, endpoint_categories=[]),
+        "endpoint_categories",
+        "required when asset sync is on",
+        id="asset-sync-without-categories",
+    ),
+    pytest.param(
         lambda b: _with(b, asset_type="Spaceship"),
         "asset_type",
         "no inventory type 'Spaceship'",
@@ -344,6 +350,65 @@ async def test_a_malformed_body_is_refused_without_echoing_it(
     )
     assert answer.status_code == 422
     assert "Leak-42" not in answer.text
+    assert answer.json()["errors"] == [
+        {
+            "field": "body",
+            "message": "the body is not valid JSON: Expecting ',' delimiter at line 1, column 36",
+        }
+    ]
+
+
+async def test_a_body_that_is_not_json_says_so_and_where(
+    api: httpx.AsyncClient, admin: dict[str, str], configured: Accounts
+):
+    answer = await api.patch(
+        "/api/settings",
+        content=b'{\n  "min_alert_severity": "Low",\n}',
+        headers={**admin, "content-type": "application/json"},
+    )
+
+    assert errors_of(answer) == {
+        "body": "the body is not valid JSON: Expecting property name enclosed in double quotes"
+        " at line 3, column 1"
+    }
+
+
+async def test_asset_sync_cannot_stay_on_without_endpoint_categories(
+    api: httpx.AsyncClient, admin: dict[str, str], configured: Accounts, console: Console
+):
+    version = await EventStore(console.pool).stream_version(configured.tenant, "settings")
+
+    refused = await api.patch("/api/settings", json={"endpoint_categories": []}, headers=admin)
+
+    assert errors_of(refused) == {
+        "endpoint_categories": "required when asset sync is on: choose at least one of"
+        " ['platform', 'network', 'cloud'] (or turn asset sync off)"
+    }
+    assert await EventStore(console.pool).stream_version(configured.tenant, "settings") == version
+    off = {"asset_sync_enabled": False, "endpoint_categories": []}
+    allowed = await api.patch("/api/settings", json=off, headers=admin)
+    assert allowed.status_code == 200, allowed.text
+    assert (allowed.json()["asset_sync_enabled"], allowed.json()["endpoint_categories"]) == (
+        False,
+        [],
+    )
+
+
+async def test_a_severity_or_category_in_another_case_is_stored_as_spelled(
+    api: httpx.AsyncClient, admin: dict[str, str], configured: Accounts
+):
+    body = {"min_alert_severity": "low", "endpoint_categories": ["Cloud", "PLATFORM"]}
+
+    answer = await api.patch("/api/settings", json=body, headers=admin)
+
+    assert answer.status_code == 200, answer.text
+    saved = answer.json()
+    assert (saved["min_alert_severity"], saved["endpoint_categories"]) == (
+        "Low",
+        ["cloud", "platform"],
+    )
+    again = await api.patch("/api/settings", json={"min_alert_severity": "LOW"}, headers=admin)
+    assert again.status_code == 200 and again.json()["changed"] == []
 
 
 async def test_lookups_list_what_the_systems_hold(
