@@ -19,7 +19,8 @@ against the documented limits, and the dead-letter count.
   view only the tenants that have messages on the consumer's subjects (the stream's
   per-subject state), so an idle system costs no more than before;
 - polls: `watermarks.updated_at` per resource, and the last time each kind of object was
-  reported (`object_hashes.seen_at`);
+  reported (`object_hashes.seen_at`); the RMM connector's sync-run listing jobs, kept as
+  `listing:<run>` watermarks, are not polls and are left out (one per sync run);
 - outbox: messages decided and not yet published, and those waiting after a failed publish
   (with the latest error: a subject no stream holds, NATS down);
 - command windows: bulk commands (assets, company updates) held until their tenant's window
@@ -30,10 +31,21 @@ against the documented limits, and the dead-letter count.
   each vendor's documented daily limit (if it has one), how long callers currently queue
   for a slot (`rate_limiter`), and the calls this console process made itself;
 - without a tenant (anonymous callers, operators who name none) every figure is summed over
-  all tenants and no tenant id is shown.
+  all tenants and no tenant id is shown (but to an operator who asks for every tenant's lag).
+
+`status` is `degraded` when PostgreSQL or NATS fail, and also when something needs an
+operator (`problems`, plain sentences, `judge`): dead letters (the tenant's; anyone's without
+a tenant), messages waiting in the outbox after a failed publish, or a poll that stopped (its
+mark not written for `STALE_AFTER_INTERVALS` times its interval, at least `STALE_FLOOR_S`;
+`stale_polls`). A consumer redelivering messages is a `warning` only (a vendor's short outage
+is retried; what fails for good ends as a dead letter, a problem); warnings leave the status
+`ok`. Vendor trouble never changes the HTTP answer (`/api/health` waits for the console to
+start, in the stack and e2e tests; the probes use `/healthz` and `/readyz` on SERVICE_PORT).
 """
 
 import asyncio
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,6 +72,51 @@ KNOWN_SERVICES = (
     "ticket",
     "console",
 )
+LISTING_PREFIX = "listing:"  # services/cwrmm_connector/listings.py: a sync run's job, no poll
+STALE_AFTER_INTERVALS = 10
+STALE_FLOOR_S = 600.0
+
+
+@dataclass(frozen=True)
+class PollMark:
+    """A watermark a connector writes after each successful poll of a resource, with the
+    connector's default interval (its settings may differ: hence the wide margin) and what
+    to check when it stops."""
+
+    what: str
+    every_s: float
+    connector: str
+
+    @property
+    def stale_after_s(self) -> float:
+        return max(STALE_AFTER_INTERVALS * self.every_s, STALE_FLOOR_S)
+
+
+RMM = "the RMM connection and the cwrmm-connector's log"
+REVIO = "the Rev.io connection and the revio-connector's log"
+POLL_MARKS: dict[tuple[str, str], PollMark] = {  # (system, watermark)
+    ("rmm", "polled:tickets"): PollMark("RMM tickets and alerts", 60.0, RMM),
+    ("rmm", "polled:companies"): PollMark("RMM companies and sites", 300.0, RMM),
+    ("rmm", "polled:endpoints"): PollMark("RMM endpoints", 900.0, RMM),
+    ("rmm", "polled:reconcile"): PollMark("RMM reconciliation", 1800.0, RMM),
+    # Rev.io's date watermarks move only when something changed: its full listings do always
+    ("revio", "customers.reconciled"): PollMark("Rev.io customers (full listing)", 1800.0, REVIO),
+    ("revio", "tickets.reconciled"): PollMark("Rev.io tickets (full listing)", 1800.0, REVIO),
+    ("revio", "assets.reconciled"): PollMark("Rev.io assets", 600.0, REVIO),
+}
+
+
+def poll_wanted(resource: str, settings: dict[str, Any]) -> bool:
+    """Whether the tenant's sync settings have its connector poll `resource` at all (as the
+    connectors decide: `cwrmm_connector.watchers.TenantWatcher.wanted`, and Rev.io assets only
+    with asset sync on)."""
+    if resource == "polled:tickets":
+        return bool(settings.get("sync_alerts") or settings.get("sync_manual_tickets"))
+    if resource == "polled:endpoints":
+        return bool(settings.get("asset_sync_enabled") and settings.get("endpoint_categories"))
+    if resource == "assets.reconciled":
+        return bool(settings.get("asset_sync_enabled"))
+    return True
 
 
 def service_of(consumer: str) -> str:
@@ -208,10 +265,12 @@ def _tenant_clause(tenant_id: str | None, column: str = "tenant_id") -> tuple[st
 
 async def polls(pool: asyncpg.Pool, tenant_id: str | None) -> list[dict[str, Any]]:
     where, args = _tenant_clause(tenant_id)
+    no_listing = f"{where + ' AND' if where else 'WHERE'} resource NOT LIKE ${len(args) + 1}"
     watermarks = await pool.fetch(
-        f"SELECT system, resource, max(updated_at) AS at FROM watermarks {where}"
+        f"SELECT system, resource, max(updated_at) AS at FROM watermarks {no_listing}"
         " GROUP BY system, resource",
         *args,
+        LISTING_PREFIX + "%",
     )
     seen = await pool.fetch(
         f"SELECT system, entity AS resource, max(seen_at) AS at FROM object_hashes {where}"
@@ -232,6 +291,37 @@ async def polls(pool: asyncpg.Pool, tenant_id: str | None) -> list[dict[str, Any
         }
         for (system, resource), at in sorted(merged.items())
     ]
+
+
+async def stale_polls(pool: asyncpg.Pool, tenant_id: str | None) -> list[dict[str, Any]]:
+    """The enabled tenants' polls (`POLL_MARKS`, those their settings want) not done for longer
+    than their `stale_after_s`, counted from the mark or, if later, the tenant's last enabling
+    or settings change."""
+    where, args = _tenant_clause(tenant_id, "w.tenant_id")
+    rows = await pool.fetch(
+        "SELECT w.tenant_id, w.system, w.resource, t.config->'settings' AS settings,"
+        " extract(epoch FROM now() - w.updated_at) AS age_s,"
+        " extract(epoch FROM now() - greatest(w.updated_at, t.updated_at)) AS quiet_s"
+        f" FROM watermarks w JOIN tenants t ON t.tenant_id = w.tenant_id {where}"
+        f" {'AND' if where else 'WHERE'} t.enabled AND w.resource = ANY(${len(args) + 1})",
+        *args,
+        sorted({resource for _, resource in POLL_MARKS}),
+    )
+    found = []
+    for row in rows:
+        mark = POLL_MARKS.get((row["system"], row["resource"]))
+        if mark is None or not poll_wanted(row["resource"], row["settings"] or {}):
+            continue
+        if float(row["quiet_s"]) > mark.stale_after_s:
+            found.append(
+                {
+                    "tenant": row["tenant_id"],
+                    "system": row["system"],
+                    "resource": row["resource"],
+                    "age_seconds": round(float(row["age_s"]), 1),
+                }
+            )
+    return sorted(found, key=lambda s: (s["system"], s["resource"], s["tenant"]))
 
 
 async def outbox(pool: asyncpg.Pool, tenant_id: str | None) -> dict[str, Any]:
@@ -330,37 +420,116 @@ async def _console_calls(pool: asyncpg.Pool, tenant_id: str | None) -> dict[str,
     return summed
 
 
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} days"
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
+
+
+def judge(
+    report: dict[str, Any], stale: list[dict[str, Any]], name_tenants: bool = False
+) -> tuple[list[str], list[str]]:
+    """What needs an operator (`problems`: the status is `degraded`) and what to keep an eye
+    on (`warnings`), in plain sentences. Without a tenant in `report`, a sentence names no
+    tenant unless `name_tenants` (an operator who asked for every tenant's figures)."""
+    problems: list[str] = []
+    letters = report.get("dead_letters") or 0
+    if letters:
+        what = "a message that failed" if letters == 1 else "messages that failed"
+        wait = "waits" if letters == 1 else "wait"
+        problems.append(
+            f"{_count(letters, 'dead letter')}: {what} for good {wait} for a retry or a decision"
+            " (Dead letters on the Health page, `revsync dead-letters list`)"
+        )
+    outbox = report.get("outbox") or {}
+    if waiting := outbox.get("waiting_after_failure"):
+        problems.append(
+            f"{_count(waiting, 'message')} {'waits' if waiting == 1 else 'wait'} in the outbox"
+            f" after a failed publish (the oldest there for {_duration(outbox['oldest_seconds'])}):"
+            " check NATS and the outbox's last error"
+        )
+    by_mark: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for poll in stale:
+        by_mark[(poll["system"], poll["resource"])].append(poll)
+    for key, found in by_mark.items():
+        mark = POLL_MARKS[key]
+        if report.get("tenant"):
+            problems.append(
+                f"{mark.what} not polled successfully for {_duration(found[0]['age_seconds'])}"
+                f" (expected every {_duration(mark.every_s)}): check {mark.connector}"
+            )
+            continue
+        names = f" ({', '.join(p['tenant'] for p in found)})" if name_tenants else ""
+        problems.append(
+            f"{mark.what}: {_count(len(found), 'tenant')}{names} not polled successfully for"
+            f" over {_duration(mark.stale_after_s)} (expected every {_duration(mark.every_s)}):"
+            f" check {mark.connector}"
+        )
+    warnings = []
+    shared = "all tenants' figure; " if report.get("tenant") else ""
+    for consumer in report.get("consumers", []):
+        if not consumer["redelivered"] or consumer.get("tenant_unacked_at_most") == 0:
+            continue  # nothing retried, or nothing of this tenant's waiting there
+        warnings.append(
+            f"{consumer['consumer']} is retrying"
+            f" {_count(consumer['redelivered'], 'message')} it could not handle ({shared}"
+            "dead-lettered once its deliveries run out)"
+        )
+    return problems, warnings
+
+
 async def health(
     pool: asyncpg.Pool,
     js: JetStreamContext | None,
     tenant_id: str | None,
     every_tenant: bool = False,
 ) -> dict[str, Any]:
-    """The report; `every_tenant` (operators only) adds each tenant's lag (`tenant_lag`)."""
-    report: dict[str, Any] = {"status": "ok", "tenant": tenant_id, "checks": {}}
+    """The report; `every_tenant` (operators only) adds each tenant's lag (`tenant_lag`) and
+    names the tenants in `problems`."""
+    report: dict[str, Any] = {
+        "status": "ok",
+        "tenant": tenant_id,
+        "checks": {},
+        "problems": [],
+        "warnings": [],
+    }
     try:
         await pool.fetchval("SELECT 1")
         report["checks"]["database"] = "ok"
     except (OSError, asyncpg.PostgresError) as error:
         report["checks"]["database"] = f"failed: {error}"
         report["status"] = "degraded"
+        report["problems"] = ["the console cannot reach PostgreSQL: no figure could be read"]
         return report
     report["polls"] = await polls(pool, tenant_id)
     report["quota"] = await quota(pool, tenant_id)
     report["outbox"] = await outbox(pool, tenant_id)
     report["command_windows"] = await command_windows(pool, tenant_id)
     report["console_calls"] = await _console_calls(pool, tenant_id)
+    stale = await stale_polls(pool, tenant_id)
+    down: list[str] = []
     if js is None:
         report["checks"]["nats"] = "not connected"
-        report["status"] = "degraded"
-        return report
-    try:
-        report["consumers"] = await consumer_lag(js, tenant_id)
-        if every_tenant:
-            report["tenant_lag"] = await lag_by_tenant(js)
-        report["dead_letters"] = await dlq_size(js, tenant_id)
-        report["checks"]["nats"] = "ok"
-    except (NatsError, TimeoutError) as error:
-        report["checks"]["nats"] = f"failed: {error!r}"
-        report["status"] = "degraded"
+        down.append("the console is not connected to NATS: no consumer lag or dead letter count")
+    else:
+        try:
+            report["consumers"] = await consumer_lag(js, tenant_id)
+            if every_tenant:
+                report["tenant_lag"] = await lag_by_tenant(js)
+            report["dead_letters"] = await dlq_size(js, tenant_id)
+            report["checks"]["nats"] = "ok"
+        except (NatsError, TimeoutError) as error:
+            report["checks"]["nats"] = f"failed: {error!r}"
+            down.append("NATS does not answer the console: no consumer lag or dead letter count")
+    problems, report["warnings"] = judge(report, stale, name_tenants=every_tenant)
+    report["problems"] = down + problems
+    report["status"] = "degraded" if report["problems"] else "ok"
     return report

@@ -1,5 +1,6 @@
-"""The health page: consumer lag (everyone's, and the tenant's part), last polls, vendor
-quota, commands waiting their turn, and dead letters with retry."""
+"""The health page: what needs an operator (problems) and what to watch (warnings) first,
+then consumer lag (everyone's, and the tenant's part), last polls, vendor quota, commands
+waiting their turn, and dead letters with retry."""
 
 from fastapi import HTTPException
 from fastapi.responses import RedirectResponse, Response
@@ -80,7 +81,9 @@ async def health_page(ctx: Page, done: str | None = None) -> Response:
                 ]
             )
     body = (
-        f"<div class='card'><p>Status <b id='status'>{esc(report['status'])}</b> ({esc(checks)})"
+        _listed("problems", "problems", "Problems", report["problems"])
+        + _listed("card", "warnings", "Warnings", report["warnings"])
+        + f"<div class='card'><p>Status <b id='status'>{esc(report['status'])}</b> ({esc(checks)})"
         f" &middot; dead letters: <b id='dlq-size'>{esc(report.get('dead_letters', '?'))}</b></p>"
         "</div><h2>Consumers</h2>"
         f"{table(CONSUMER_COLUMNS, consumers)}"
@@ -94,6 +97,13 @@ async def health_page(ctx: Page, done: str | None = None) -> Response:
         f"{table(['Id', 'Subject', 'Consumer', 'Reason', 'Deliveries', ''], letters, 'dlq')}"
     )
     return page("Health", body, ctx.principal, "health", ctx.tenant, flash=done)
+
+
+def _listed(css: str, css_id: str, title: str, sentences: list[str]) -> str:
+    if not sentences:
+        return ""
+    items = "".join(f"<li>{esc(sentence)}</li>" for sentence in sentences)
+    return f"<div class='{css}' id='{css_id}'><b>{esc(title)}</b><ul>{items}</ul></div>"
 
 
 @router.post("/health/dead-letters/{letter_id}/retry")

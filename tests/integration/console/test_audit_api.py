@@ -202,7 +202,8 @@ async def test_health_reports_lag_polls_quota_and_dead_letters(
     mine = (await api.get("/api/health", headers=admin)).json()
     anonymous = (await api.get("/api/health")).json()
 
-    assert mine["status"] == "ok" and mine["tenant"] == tenant
+    assert mine["status"] == "degraded" and mine["tenant"] == tenant  # its dead letter
+    assert any("dead letter" in p for p in mine["problems"])
     assert mine["dead_letters"] == 1
     assert [p["resource"] for p in mine["polls"]] == ["tickets"]
     assert mine["quota"] == [

@@ -1,22 +1,27 @@
 """`GET /api/health` per tenant: each consumer says how much of its lag is the caller's
 tenant's, and a platform operator can list every tenant's lag (real NATS JetStream).
 Credentials that do not verify are refused, never taken for anonymous; the Health page
-counts every vendor's calls per day, the RMM's (limited per window) too."""
+counts every vendor's calls per day, the RMM's (limited per window) too. The status says
+`degraded`, with the problems in plain words, when messages were dead-lettered, wait after a
+failed publish or a poll has stopped; anonymous callers get coarse figures only."""
 
 import secrets
+import uuid
 from datetime import timedelta
 
 import httpx
+import orjson
 import pytest
 from nats.js import JetStreamContext
-from nats.js.api import ConsumerConfig
+from nats.js.api import AckPolicy, ConsumerConfig
 from revsync.command_window import CommandWindow
+from revsync.messaging.subscriber import REASON_HEADER
 from revsync.unit_of_work import UnitOfWork
 from revsync.vendor.limiter import RateLimit, SharedRateLimiter
 
 from services.console.deps import SESSION_COOKIE, Console
 from tests.integration.console.support import bearer
-from tests.integration.console.tenant_rows import known  # noqa: F401  (a fixture)
+from tests.integration.console.tenant_rows import add_tenant, known  # noqa: F401  (a fixture)
 from tests.integration.test_messaging import PingTicket
 
 
@@ -81,7 +86,7 @@ async def test_health_shows_each_tenants_part_of_a_consumers_lag(
 
 
 @pytest.mark.usefixtures("known")
-async def test_the_outbox_error_is_shown_to_the_tenant_not_to_anonymous_callers(
+async def test_messages_waiting_after_a_failed_publish_degrade_health_error_shown_to_tenant(
     api: httpx.AsyncClient, admin: dict[str, str], console: Console, tenant: str
 ):
     error = f"publish of cmd.{tenant}.revio.ticket.create failed: timeout"
@@ -92,13 +97,17 @@ async def test_the_outbox_error_is_shown_to_the_tenant_not_to_anonymous_callers(
         error,
     )
     try:
-        mine = (await api.get("/api/health", headers=admin)).json()["outbox"]
-        anonymous = (await api.get("/api/health")).json()["outbox"]
+        mine = (await api.get("/api/health", headers=admin)).json()
+        anonymous = (await api.get("/api/health")).json()
     finally:
         await console.pool.execute("DELETE FROM outbox WHERE tenant_id = $1", tenant)
 
-    assert mine["last_error"] == error
-    assert anonymous["last_error"] is None and anonymous["waiting_after_failure"] >= 1
+    assert mine["outbox"]["last_error"] == error
+    assert mine["status"] == anonymous["status"] == "degraded"
+    assert any("after a failed publish" in p for p in mine["problems"]), mine["problems"]
+    assert anonymous["outbox"]["last_error"] is None
+    assert anonymous["outbox"]["waiting_after_failure"] >= 1
+    assert tenant not in orjson.dumps(anonymous).decode()
 
 
 def bearer_header(token: str) -> dict[str, str]:
@@ -168,3 +177,157 @@ async def test_the_health_page_counts_every_vendors_calls_today_the_rmms_too(
     }
     assert "<td>cwrmm</td><td>partner-companies</td><td>3</td><td>per window</td>" in page
     assert "<td>revio</td><td>default</td><td>0</td><td>150000</td>" in page
+
+
+async def dead_letter(js: JetStreamContext, tenant: str) -> None:
+    await js.publish(
+        f"dlq.{tenant}.cmd.revio.ticket.create",
+        b'{"message_id": "00000000-0000-0000-0000-000000000009"}',
+        headers={
+            REASON_HEADER: "RuntimeError: Rev.io answered 503",
+            "Revsync-Consumer": "revio-connector-tickets",
+            "Revsync-Deliveries": "8",
+            "Revsync-Original-Subject": f"cmd.{tenant}.revio.ticket.create",
+        },
+    )
+
+
+@pytest.mark.usefixtures("known")
+async def test_a_tenant_with_a_dead_letter_reads_degraded_and_another_tenant_ok(
+    api: httpx.AsyncClient,
+    admin: dict[str, str],
+    console: Console,
+    js: JetStreamContext,
+    tenant: str,
+):
+    other = await add_tenant(console.pool, f"{tenant}o")
+    other_admin = bearer_header(await bearer(console, f"a-{other}", "admin", other))
+    await dead_letter(js, tenant)
+
+    mine = (await api.get("/api/health", headers=admin)).json()
+    theirs = (await api.get("/api/health", headers=other_admin)).json()
+    anonymous = (await api.get("/api/health")).json()
+    api.cookies.set(SESSION_COOKIE, await session(console, tenant))
+    page = await api.get("/health")
+
+    assert (mine["status"], mine["dead_letters"]) == ("degraded", 1)
+    assert [p for p in mine["problems"] if "dead letter" in p] == [
+        "1 dead letter: a message that failed for good waits for a retry or a decision"
+        " (Dead letters on the Health page, `revsync dead-letters list`)"
+    ]
+    assert (theirs["status"], theirs["problems"], theirs["dead_letters"]) == ("ok", [], 0)
+    assert anonymous["status"] == "degraded"  # someone's message failed for good
+    assert any("dead letter" in p for p in anonymous["problems"])
+    assert tenant not in orjson.dumps(anonymous).decode()
+    top = page.text.split("<h2>")[0]  # before the first table
+    assert "<div class='problems' id='problems'>" in top and "1 dead letter" in top
+
+
+async def session(console: Console, tenant: str) -> str:
+    await console.users.create(f"page-{tenant}", "pw", "viewer", tenant)
+    return (await console.users.issue(f"page-{tenant}", "session", timedelta(hours=1))).token
+
+
+async def test_a_poll_not_updated_for_much_longer_than_its_interval_reads_degraded(
+    api: httpx.AsyncClient, console: Console, tenant: str
+):
+    await add_tenant(console.pool, tenant)
+    await console.pool.execute(  # the tenant was last enabled or configured long ago
+        "UPDATE tenants SET updated_at = now() - interval '1 day' WHERE tenant_id = $1", tenant
+    )
+    await console.pool.executemany(
+        "INSERT INTO watermarks (tenant_id, system, resource, value, updated_at)"
+        " VALUES ($1, $2, $3, 'x', now() - $4::interval)",
+        [
+            (tenant, "rmm", "polled:companies", timedelta(hours=2)),  # every 5 min: stopped
+            (tenant, "rmm", "polled:tickets", timedelta(days=1)),  # tickets not synced: no poll
+            (tenant, "revio", "customers.reconciled", timedelta(minutes=10)),  # every 30 min
+        ],
+    )
+    user = bearer_header(await bearer(console, f"v-{tenant}", "viewer", tenant))
+
+    mine = (await api.get("/api/health", headers=user)).json()
+    anonymous = (await api.get("/api/health")).json()
+
+    assert mine["status"] == "degraded"
+    assert mine["problems"] == [
+        "RMM companies and sites not polled successfully for 2 h (expected every 5 min):"
+        " check the RMM connection and the cwrmm-connector's log"
+    ]
+    assert anonymous["status"] == "degraded"
+    assert any(p.startswith("RMM companies and sites: ") for p in anonymous["problems"])
+    assert tenant not in orjson.dumps(anonymous).decode()
+
+
+async def test_a_disabled_tenants_old_polls_are_no_problem(
+    api: httpx.AsyncClient, console: Console, tenant: str
+):
+    await add_tenant(console.pool, tenant, enabled=False)
+    await console.pool.execute(
+        "UPDATE tenants SET updated_at = now() - interval '1 day' WHERE tenant_id = $1", tenant
+    )
+    await console.pool.execute(
+        "INSERT INTO watermarks (tenant_id, system, resource, value, updated_at)"
+        " VALUES ($1, 'rmm', 'polled:companies', 'x', now() - interval '2 hours')",
+        tenant,
+    )
+    user = bearer_header(await bearer(console, f"v-{tenant}", "viewer", tenant))
+
+    mine = (await api.get("/api/health", headers=user)).json()
+
+    assert (mine["status"], mine["problems"]) == ("ok", [])
+
+
+async def test_sync_run_listings_are_not_polls_and_anonymous_health_is_coarse(
+    api: httpx.AsyncClient, console: Console, tenant: str
+):
+    await add_tenant(console.pool, tenant)
+    run = uuid.uuid4()
+    await console.pool.executemany(
+        "INSERT INTO watermarks (tenant_id, system, resource, value) VALUES ($1, 'rmm', $2, $3)",
+        [(tenant, f"listing:{run}", "done"), (tenant, "polled:companies", "1")],
+    )
+    user = bearer_header(await bearer(console, f"v-{tenant}", "viewer", tenant))
+
+    mine = (await api.get("/api/health", headers=user)).json()
+    anonymous = await api.get("/api/health")
+
+    assert [p["resource"] for p in mine["polls"]] == ["polled:companies"]
+    assert "console_calls" in mine
+    assert str(run) not in anonymous.text and "listing:" not in anonymous.text
+    assert not any(p["resource"].startswith("listing:") for p in anonymous.json()["polls"])
+    assert "console_calls" not in anonymous.json()
+    assert all(v in ("ok", "failed", "not connected") for v in anonymous.json()["checks"].values())
+
+
+@pytest.mark.usefixtures("known")
+async def test_a_consumer_redelivering_the_tenants_message_is_a_warning_not_degraded(
+    api: httpx.AsyncClient, admin: dict[str, str], js: JetStreamContext, tenant: str
+):
+    verb = f"retry{secrets.token_hex(4)}"
+    durable = f"ticket-retry{secrets.token_hex(3)}"
+    await js.add_consumer(
+        "COMMANDS",
+        ConsumerConfig(
+            durable_name=durable,
+            filter_subject=f"cmd.*.revio.ticket.{verb}",
+            ack_policy=AckPolicy.EXPLICIT,
+        ),
+    )
+    try:
+        await js.publish(f"cmd.{tenant}.revio.ticket.{verb}", b"fails")
+        reader = await js.pull_subscribe_bind(durable=durable, stream="COMMANDS")
+        [first] = await reader.fetch(1, timeout=5)
+        await first.nak()  # failed: delivered again at once
+        [again] = await reader.fetch(1, timeout=5)
+        assert again.metadata.num_delivered == 2
+
+        mine = (await api.get("/api/health", headers=admin)).json()
+    finally:
+        await js.delete_consumer("COMMANDS", durable)
+
+    assert (mine["status"], mine["problems"]) == ("ok", [])
+    assert [w for w in mine["warnings"] if durable in w] == [
+        f"{durable} is retrying 1 message it could not handle (all tenants' figure; dead-lettered"
+        " once its deliveries run out)"
+    ]
