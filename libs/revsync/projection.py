@@ -20,7 +20,14 @@ one query, folds in memory and writes each row once, every table's rows in one s
 import asyncio
 import gc
 from abc import ABC, abstractmethod
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from contextlib import aclosing, asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -385,12 +392,18 @@ async def replay(
     projections: Sequence[Projection],
     batch_size: int = 50_000,
     rows_held: int = 500_000,
+    writers_paused: bool = False,
 ) -> int:
     """Drop every row of the projections' tables and fold the whole log again, in one
     transaction (readers see the old read model until the new one is complete). The log is
     read `batch_size` events at a time (the next batch on a second connection while this one
     is folded, when the pool has one to spare); each row is written once, when the rows held
-    not written yet reach `rows_held`, or at the end. Returns the number of events read."""
+    not written yet reach `rows_held`, or at the end. Returns the number of events read.
+
+    `writers_paused`: the caller holds `pause_writers`, so no event can commit meanwhile and
+    the whole log is read. Without it the read is gap-safe, and any transaction open on the
+    server (one of another database included) holds back the events committed after it began:
+    the rebuild would silently lack them (`revsync replay` pauses the writers)."""
     read = 0
     folds = [projection.fold() for projection in projections]
     async with pool.acquire() as conn, conn.transaction(), _spare(pool) as reader:
@@ -398,7 +411,9 @@ async def replay(
             for projection in projections:
                 for table in projection.tables:
                     await conn.execute(f"DELETE FROM {table}")
-            batches = read_batches(reader or conn, batch_size, ahead=reader is not None)
+            batches = read_batches(
+                reader or conn, batch_size, ahead=reader is not None, gap_safe=not writers_paused
+            )
             async with aclosing(batches):  # no read left in flight on the way out
                 async for batch in batches:
                     await _add(conn, folds, batch)
@@ -422,21 +437,30 @@ async def _spare(pool: asyncpg.Pool) -> AsyncIterator[Conn | None]:
 
 
 async def read_batches(
-    conn: Conn, batch_size: int, ahead: bool = False, after: Position = START
+    conn: Conn,
+    batch_size: int,
+    ahead: bool = False,
+    after: Position = START,
+    gap_safe: bool = True,
 ) -> AsyncGenerator[list[RecordedEvent], None]:
     """The whole log after `after` in commit order, `batch_size` events at a time. `ahead`:
     the next batch is read while the caller works on this one (`conn` then serves this
-    reader alone: the log is append-only and read gap-safe, so a connection of its own reads
-    the same events in the same order)."""
+    reader alone: the log is append-only and read gap-safe, or with the writers paused, so
+    a connection of its own reads the same events in the same order). `gap_safe`: see
+    `read_all_with`."""
+
+    def read(position: Position) -> Coroutine[Any, Any, list[RecordedEvent]]:
+        return read_all_with(conn, position, batch_size, gap_safe=gap_safe)
+
     if not ahead:
-        while batch := await read_all_with(conn, after, batch_size):
+        while batch := await read(after):
             after = batch[-1].position
             yield batch
         return
-    next_batch = asyncio.ensure_future(read_all_with(conn, after, batch_size))
+    next_batch = asyncio.ensure_future(read(after))
     try:
         while batch := await next_batch:
-            next_batch = asyncio.ensure_future(read_all_with(conn, batch[-1].position, batch_size))
+            next_batch = asyncio.ensure_future(read(batch[-1].position))
             yield batch
     finally:
         if not next_batch.done():

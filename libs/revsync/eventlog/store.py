@@ -210,15 +210,26 @@ class EventStore:
 
 
 async def read_all_with(
-    conn: Conn, after: Position, limit: int, tenant_id: str | None = None
+    conn: Conn,
+    after: Position,
+    limit: int,
+    tenant_id: str | None = None,
+    *,
+    gap_safe: bool = True,
 ) -> list[RecordedEvent]:
+    """The next events after `after` in commit order. Gap-safe (the default), only those of
+    transactions older than the oldest one in flight anywhere on the server, so none can
+    commit behind the reader; `gap_safe=False` only while no writer can be in flight (the
+    writers are paused: `revsync.unit_of_work.pause_writers`): then every event is read, even
+    those an unrelated transaction (of another database, say) would hold back."""
     tenant_filter = "AND tenant_id = $4" if tenant_id else ""
+    visible = _VISIBLE if gap_safe else "true"
     args: list[Any] = [str(after.tx_id), after.global_position, limit]
     if tenant_id:
         args.append(tenant_id)
     rows = await conn.fetch(
         f"SELECT {_COLUMNS} FROM events"
-        f" WHERE (tx_id, global_position) > ($1::text::xid8, $2) AND {_VISIBLE} {tenant_filter}"
+        f" WHERE (tx_id, global_position) > ($1::text::xid8, $2) AND {visible} {tenant_filter}"
         # qualified: the bare name would sort by the output alias and miss the index
         " ORDER BY events.tx_id, events.global_position LIMIT $3",
         *args,
