@@ -107,9 +107,13 @@ async def test_killed_between_the_vendor_call_and_the_result_the_ticket_exists_o
         connector = start_connector(servers, database_url, port)
         result = await outcome(pool, tenant, command.message_id, within_s=40)
     finally:
+        await holder.close()  # first: a connector waiting on the held table could not stop
         connector.terminate()
-        connector.wait()
-        await holder.close()
+        try:
+            connector.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            connector.kill()
+            connector.wait()
         await disable_tenant(pool, saved)
 
     tickets = [t for t in sandbox.store().tickets.rows.values()
