@@ -11,9 +11,11 @@ runs `python -m services.sandbox` with the options given.
 
 import asyncio
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -129,6 +131,20 @@ REFUSED = "Refused"
 NOTHING_SAVED = "Refused: nothing was saved"  # for the commands that save a document
 
 
+# the API asks an operator to name a tenant as its query parameter; the CLI's is an option
+TENANT_QUERY = re.compile(r"\?tenant=(<[^>]*>)")
+SEES_TENANTS = re.compile(r"sees \d+ tenants")
+
+
+def in_cli_terms(detail: str) -> str:
+    """An API message as the CLI's user acts on it: `?tenant=<id>` (the API's parameter)
+    becomes `--tenant <id>` (or REVSYNC_TENANT)."""
+    translated = TENANT_QUERY.sub(r"--tenant \1 (or REVSYNC_TENANT=\1)", detail)
+    if translated != detail and SEES_TENANTS.search(detail):
+        translated += "; `revsync tenants list` shows them"
+    return translated
+
+
 def show_refusal(error: Refused, title: str = REFUSED) -> None:
     response = error.response
     try:
@@ -142,6 +158,8 @@ def show_refusal(error: Refused, title: str = REFUSED) -> None:
         out.print(table)
     else:
         detail = body.get("detail", body) if isinstance(body, dict) else body
+        if isinstance(detail, str):
+            detail = in_cli_terms(detail)
         out.print(f"[red]{response.status_code}[/red] {detail}")
 
 
@@ -231,7 +249,66 @@ def decided_text(kind: dict[str, Any]) -> str:
     return f"decided {kind['decided']}{created}"
 
 
-def _watch(api: Api, run_id: str, poll_s: float) -> dict[str, Any]:
+def _clock(seconds: float | None) -> str:
+    """A duration as h:mm:ss."""
+    return str(timedelta(seconds=round(max(seconds or 0.0, 0.0))))
+
+
+def progress_line(run: dict[str, Any], now: datetime) -> str:
+    """A run's progress as one plain line, for a log (no terminal to draw bars on):
+    "[0:01:20] phase: deciding, 42% done, ETA 0:01:50 | RMM companies 37/37, decided 30"."""
+    elapsed = (now - datetime.fromisoformat(run["started_at"])).total_seconds()
+    activity = f" ({run['activity']})" if run.get("activity") else ""
+    eta = run.get("eta_seconds")
+    parts = [
+        f"[{_clock(elapsed)}] phase: {run['phase']}{activity}, {run['fraction']:.0%} done"
+        + (f", ETA {_clock(eta)}" if eta and run["phase"] not in TERMINAL else "")
+    ]
+    for kind in run["progress"]:
+        total = "?" if kind["total"] is None else kind["total"]
+        decided = decided_text(kind)
+        parts.append(
+            f"{kind['label']} {kind['seen']}/{total}" + (f", {decided}" if decided else "")
+        )
+    return " | ".join(parts)
+
+
+@dataclass
+class PlainProgress:
+    """When a progress line is due without a terminal: at the first read, at each change of
+    phase, and every `every_s` seconds in between (`now_s`: a monotonic clock)."""
+
+    every_s: float
+    last_s: float | None = None
+    last_phase: str | None = None
+
+    def due(self, run: dict[str, Any], now_s: float) -> bool:
+        if (
+            self.last_s is not None
+            and run["phase"] == self.last_phase
+            and now_s - self.last_s < self.every_s
+        ):
+            return False
+        self.last_s, self.last_phase = now_s, run["phase"]
+        return True
+
+
+def _watch_plain(api: Api, run_id: str, poll_s: float, every_s: float) -> dict[str, Any]:
+    """Progress as lines (nohup, systemd, `docker logs`): bars would only be drawn at the end."""
+    plain = PlainProgress(every_s)
+    while True:
+        run = _read_run(api, run_id)
+        if plain.due(run, time.monotonic()):
+            line = progress_line(run, datetime.now(UTC))
+            out.print(line, markup=False, highlight=False, soft_wrap=True)
+        if run["phase"] in TERMINAL:
+            return run
+        time.sleep(poll_s)
+
+
+def _watch(api: Api, run_id: str, poll_s: float, every_s: float) -> dict[str, Any]:
+    if not out.is_terminal:
+        return _watch_plain(api, run_id, poll_s, every_s)
     run = _read_run(api, run_id)  # a run that cannot be read is refused before any bar is drawn
     bars: dict[str, Any] = {}
     columns = (
@@ -265,8 +342,16 @@ def sync(
     run: Annotated[str | None, typer.Option(help="watch this run instead of starting one")] = None,
     wait: Annotated[bool, typer.Option(help="show progress until the run ends")] = True,
     poll: Annotated[float, typer.Option(help="seconds between progress reads")] = 1.0,
+    every: Annotated[
+        float,
+        typer.Option(
+            help="without a terminal (nohup, systemd, docker logs): seconds between progress"
+            " lines, printed at each phase change too"
+        ),
+    ] = 10.0,
 ) -> None:
-    """Start a sync run (or watch one) and show its progress until it ends."""
+    """Start a sync run (or watch one) and show its progress until it ends: bars on a
+    terminal, else a line every --every seconds (phase, done, ETA, each kind)."""
     api = _api(ctx)
     if run is None:
         try:
@@ -282,7 +367,7 @@ def sync(
             out.print(f"sync run {run} is already in progress; watching it")
     if not wait:
         return
-    finished = _watch(api, run, poll)
+    finished = _watch(api, run, poll, every)
     for problem in finished["errors"]:
         out.print(f"[red]error[/red] {problem.get('system', '')} {problem['message']}")
     out.print(f"sync run {run}: {finished['phase']}")
@@ -587,7 +672,7 @@ async def _replay(database_url: str) -> tuple[int, list[str], list[str]]:
             # decisions committed during the rebuild would be lost from the new read models
             await pause_writers(conn)
             try:
-                read = await replay(pool, projections)
+                read = await replay(pool, projections, writers_paused=True)
             finally:
                 await resume_writers(conn)
     finally:

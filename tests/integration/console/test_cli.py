@@ -1,16 +1,19 @@
 """The `revsync` CLI against a console served over HTTP: configure from a file, sync with
-progress to the end, mappings, audit, replay, sandbox."""
+progress to the end (lines when there is no terminal), mappings, audit, replay, sandbox."""
 
 import asyncio
+import re
 import secrets
 import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import orjson
 import pytest
 import uvicorn
@@ -25,6 +28,7 @@ from revsync.tenant_store import TenantStore
 from typer.testing import CliRunner
 
 from services.console.app import create_app
+from services.console.cli import Api, PlainProgress, _watch, in_cli_terms, progress_line
 from services.console.cli import app as cli
 from services.console.consumers import ConsoleConsumers
 from services.console.deps import Console
@@ -59,7 +63,7 @@ async def user(console: Console, accounts: Accounts) -> list[str]:
     return ["--user", name, "--password", "cli-password"]
 
 
-async def revsync(url: str, *args: str, env: dict[str, str] | None = None) -> Any:
+async def revsync(url: str, *args: str, env: dict[str, str | None] | None = None) -> Any:
     """Run the CLI in a thread (the console answers on this event loop meanwhile)."""
     runner = CliRunner()
     return await asyncio.to_thread(
@@ -103,8 +107,14 @@ async def test_sync_shows_progress_until_the_run_is_done_then_mappings_and_audit
     await connectors
 
     assert synced.exit_code == 0, synced.output
-    assert "RMM companies" in synced.output and "Rev.io customers" in synced.output
-    assert synced.output.strip().endswith("done")
+    # no terminal here (as under nohup, systemd, docker logs): progress comes as lines
+    lines = synced.output.strip().splitlines()
+    progress = [line for line in lines if PROGRESS_LINE.match(line)]
+    assert progress, synced.output
+    assert "━" not in synced.output  # no bar drawn
+    assert progress[-1].startswith("[") and "phase: done, 100% done" in progress[-1]
+    assert "RMM companies 5/5" in progress[-1] and "Rev.io customers 5/5" in progress[-1]
+    assert lines[-1].endswith("done") and lines.index(progress[-1]) == len(lines) - 2
     listed = await revsync(served, *user, "mappings", "list", "--state", "suggested")
     assert listed.exit_code == 0, listed.output
     assert "Globex Industrial" in listed.output
@@ -116,6 +126,111 @@ async def test_sync_shows_progress_until_the_run_is_done_then_mappings_and_audit
     trail = await revsync(served, *user, "audit", "--type", "CustomerLinked")
     assert trail.exit_code == 0, trail.output
     assert "Linked to RMM company" in trail.output
+
+
+PROGRESS_LINE = re.compile(r"^\[\d+:\d\d:\d\d\] phase: \w+.*, \d+% done")
+
+
+def a_run(phase: str, seen: int, **extra: Any) -> dict[str, Any]:
+    """A sync run as `GET /api/sync-runs/{id}` answers it, started 80 s ago."""
+    started = datetime.now(UTC) - timedelta(seconds=80)
+    return {
+        "id": "r1",
+        "phase": phase,
+        "activity": None,
+        "started_at": started.isoformat(),
+        "fraction": 1.0 if phase == "done" else 0.42,
+        "eta_seconds": 110.0 if phase != "done" else 0.0,
+        "errors": [],
+        "progress": [
+            {"kind": "rmm.company", "label": "RMM companies", "seen": seen, "total": 37,
+             "decided": 30, "created": 3},
+            {"kind": "rmm.site", "label": "RMM sites", "seen": 4, "total": None,
+             "decided": None, "created": None},
+        ],
+        **extra,
+    }  # fmt: skip
+
+
+def test_a_progress_line_says_phase_done_eta_and_each_kind():
+    run = a_run("writing", 37, activity="171 writes to RMM waiting")
+    now = datetime.fromisoformat(run["started_at"]) + timedelta(seconds=80)
+
+    line = progress_line(run, now)
+
+    assert line == (
+        "[0:01:20] phase: writing (171 writes to RMM waiting), 42% done, ETA 0:01:50"
+        " | RMM companies 37/37, decided 30, 3 created | RMM sites 4/?"
+    )
+    assert progress_line(a_run("done", 37), now).startswith("[0:01:20] phase: done, 100% done |")
+
+
+def test_a_progress_line_is_due_at_each_phase_change_and_every_interval_between():
+    plain = PlainProgress(every_s=10.0)
+    listing, deciding = a_run("listing", 1), a_run("deciding", 37)
+
+    due = [
+        plain.due(listing, 0.0),  # the first read
+        plain.due(listing, 1.0),
+        plain.due(listing, 9.9),
+        plain.due(listing, 10.0),  # 10 s since the last line
+        plain.due(deciding, 11.0),  # a new phase
+        plain.due(deciding, 12.0),
+    ]
+
+    assert due == [True, False, False, True, True, False]
+
+
+def test_without_a_terminal_a_watched_run_prints_lines_not_bars():
+    reads = [a_run("listing", 1), a_run("listing", 9), a_run("deciding", 37),
+             a_run("deciding", 37), a_run("done", 37)]  # fmt: skip
+    answered: list[str] = []
+
+    def console(request: httpx.Request) -> httpx.Response:
+        answered.append(str(request.url.path))
+        return httpx.Response(200, json=reads[len(answered) - 1])
+
+    api = Api("http://console.test", "token", None, None, None)
+    api._client = httpx.Client(base_url=api.url, transport=httpx.MockTransport(console))
+    shown = CliRunner().invoke(
+        typer_app_of(lambda: _watch(api, "r1", poll_s=0.0, every_s=3600.0)), []
+    )
+
+    assert shown.exit_code == 0, shown.output
+    assert answered == ["/api/sync-runs/r1"] * 5
+    lines = shown.output.splitlines()
+    assert [line.split(" phase: ")[1].split(",")[0] for line in lines] == [
+        "listing", "deciding", "done"
+    ]  # fmt: skip
+    assert all(PROGRESS_LINE.match(line) for line in lines), shown.output
+    assert "RMM companies 1/37, decided 30, 3 created" in lines[0]
+
+
+def typer_app_of(action: Any) -> Any:
+    """A one-command Typer app running `action`, so CliRunner captures what it prints."""
+    import typer
+
+    app = typer.Typer()
+
+    @app.command()
+    def watch() -> None:
+        action()
+
+    return app
+
+
+def test_the_apis_tenant_parameter_is_named_as_the_clis_option():
+    several = in_cli_terms("this operator sees 2 tenants: pass ?tenant=<id>")
+    none_yet = in_cli_terms("no tenant exists yet: pass ?tenant=<new id> to configure one")
+
+    assert several == (
+        "this operator sees 2 tenants: pass --tenant <id> (or REVSYNC_TENANT=<id>);"
+        " `revsync tenants list` shows them"
+    )
+    assert none_yet == (
+        "no tenant exists yet: pass --tenant <new id> (or REVSYNC_TENANT=<new id>) to configure one"
+    )
+    assert in_cli_terms("tenant 'x' is not known") == "tenant 'x' is not known"
 
 
 NOT_SETTINGS = [
@@ -198,6 +313,29 @@ async def test_a_refused_call_is_explained_and_fails(served: str, user: list[str
     assert "404" in unconfigured.output and "is not known" in unconfigured.output
     assert wrong.exit_code == 1
     assert "401" in wrong.output
+
+
+async def test_an_operator_of_several_tenants_is_told_to_pass_tenant(
+    served: str, console: Console, configured: Accounts
+):
+    t = configured.tenant
+    await console.tenants.save(Tenant(id=f"{t}x", name="Second MSP"), actor="test")
+    await console.users.create(f"op-{t}", "op-password", "operator")
+    signed_in = ["--user", f"op-{t}", "--password", "op-password"]
+
+    unnamed = await revsync(served, *signed_in, "audit", env={"REVSYNC_TENANT": None})
+    named = await revsync(served, *signed_in, "--tenant", t, "audit")
+    from_env = await revsync(served, *signed_in, "audit", env={"REVSYNC_TENANT": t})
+
+    assert unnamed.exit_code == 1
+    said = " ".join(unnamed.output.split())
+    assert re.search(r"400 this operator sees \d+ tenants: pass --tenant <id>", said), said
+    assert "REVSYNC_TENANT=<id>" in said and "revsync tenants list" in said
+    assert "?tenant=" not in said
+    assert named.exit_code == 0, named.output
+    assert "Settings saved" in named.output
+    assert from_env.exit_code == 0, from_env.output
+    assert "Settings saved" in from_env.output
 
 
 @pytest.fixture
