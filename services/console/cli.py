@@ -24,6 +24,7 @@ import httpx
 import typer
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -524,6 +525,10 @@ def health(ctx: typer.Context) -> None:
     """Consumer lag, last polls, vendor calls and dead letters."""
     report = run_guarded(lambda: _api(ctx).call("GET", "/api/health"))
     out.print(f"status {report['status']} {report['checks']}")
+    for problem in report.get("problems", []):
+        out.print(f"[red]problem:[/red] {escape(problem)}")
+    for warning in report.get("warnings", []):
+        out.print(f"[yellow]warning:[/yellow] {escape(warning)}")
     out.print(f"dead letters: {report.get('dead_letters')}")
     table = Table("service", "consumer", "lag", "in flight")
     for c in report.get("consumers", []):
@@ -655,29 +660,82 @@ def tenants_delete(
     out.print(f"purged {sum(done['messages'].values())} messages from NATS ({purged})")
 
 
-async def _replay(database_url: str) -> tuple[int, list[str], list[str]]:
+WAIT_SAID_AFTER_S = 1.0
+"""How long replay waits for the writers in flight before saying what it waits for."""
+# The sessions holding the writers' lock (`WRITERS_LOCK`, a bigint: its high and low halves):
+# units of work in flight (shared), or another replay (exclusive).
+_WRITERS_IN_FLIGHT = (
+    "SELECT count(*) FILTER (WHERE l.mode = 'ShareLock') AS units,"
+    " count(*) FILTER (WHERE l.mode = 'ShareLock' AND a.state = 'idle in transaction')"
+    " AS outside, count(*) FILTER (WHERE l.mode = 'ExclusiveLock') AS replays,"
+    " coalesce(max(extract(epoch FROM clock_timestamp() - a.xact_start)), 0) AS oldest_s"
+    " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+    " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+    " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    " AND l.classid = ($1::bigint >> 32)::oid AND l.objid = ($1::bigint & 4294967295)::oid"
+)
+
+
+def _waiting_for(row: asyncpg.Record) -> str:
+    if row["replays"]:
+        return "another replay of this database to end"
+    if not row["units"]:
+        return "the units of work in flight to end"
+    outside = row["outside"]
+    busy = f", {outside} of them busy outside the database: a vendor call" if outside else ""
+    return (
+        f"{row['units']} unit(s) of work in flight to end (the oldest began"
+        f" {row['oldest_s']:.0f} s ago{busy})"
+    )
+
+
+async def _pause_writers_saying(pool: asyncpg.Pool, conn: Any) -> float:
+    """`pause_writers`, saying what it waits for when that takes more than a moment (units
+    of work in flight: a connector's holds its vendor calls); returns the seconds waited."""
+    from revsync.unit_of_work import WRITERS_LOCK, pause_writers
+
+    started = time.monotonic()
+    pausing = asyncio.ensure_future(pause_writers(conn))
+    try:
+        done, _ = await asyncio.wait({pausing}, timeout=WAIT_SAID_AFTER_S)
+        if not done:
+            async with pool.acquire() as other:
+                row = await other.fetchrow(_WRITERS_IN_FLIGHT, WRITERS_LOCK)
+            assert row is not None  # counts: always one row
+            out.print(
+                f"waiting for {_waiting_for(row)}; new decisions wait until the replay is done"
+            )
+        await pausing
+    except BaseException:
+        pausing.cancel()
+        raise
+    return time.monotonic() - started
+
+
+async def _replay(database_url: str) -> tuple[int, list[str], list[str], float]:
     from revsync.db import create_pool
     from revsync.eventlog.migrate import apply_migrations
     from revsync.projection import replay
-    from revsync.unit_of_work import pause_writers, resume_writers
+    from revsync.unit_of_work import resume_writers
 
     from services.console.projections import all_projections
 
     projections, missing = all_projections()
-    # one connection pauses the writers, one replays, one reads the log ahead
+    # one connection pauses the writers, one replays, one reads the log ahead (or says, while
+    # the writers are waited for, what holds them)
     pool = await create_pool(database_url, max_size=3)
     try:
         async with pool.acquire() as conn:
             await apply_migrations(conn)
             # decisions committed during the rebuild would be lost from the new read models
-            await pause_writers(conn)
+            waited = await _pause_writers_saying(pool, conn)
             try:
                 read = await replay(pool, projections, writers_paused=True)
             finally:
                 await resume_writers(conn)
     finally:
         await pool.close()
-    return read, [p.name for p in projections], missing
+    return read, [p.name for p in projections], missing, waited
 
 
 NO_DATABASE = (
@@ -692,21 +750,24 @@ def replay_command(
         str | None, typer.Option(envvar="DATABASE_URL", help="the revsync database (required)")
     ] = None,
 ) -> None:
-    """Drop every projection and rebuild it from the event log (one transaction)."""
+    """Drop every projection and rebuild it from the event log (one transaction), once the
+    units of work in flight have ended (new ones wait meanwhile)."""
     if not database_url:
         out.print(f"[red]no database given:[/red] {NO_DATABASE}")
         raise typer.Exit(2)
     started = time.monotonic()
     try:
-        read, names, missing = asyncio.run(_replay(database_url))
+        read, names, missing, waited = asyncio.run(_replay(database_url))
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
         out.print(
             f"[red]cannot use the database given (--database-url / DATABASE_URL):[/red] {error}"
         )
         raise typer.Exit(1) from None
-    out.print(
-        f"rebuilt {', '.join(names)} from {read} events in {time.monotonic() - started:.1f} s"
-    )
+    took = time.monotonic() - started
+    waiting = ""
+    if waited >= WAIT_SAID_AFTER_S:
+        waiting = f", {waited:.1f} s of it waiting for the writers to pause"
+    out.print(f"rebuilt {', '.join(names)} from {read} events in {took:.1f} s{waiting}")
     if missing:
         out.print(f"[yellow]no projections found for: {', '.join(missing)}[/yellow]")
 

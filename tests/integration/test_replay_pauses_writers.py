@@ -1,20 +1,23 @@
 """`revsync replay` rebuilds the read models while no decision commits: it waits for the units
-of work in flight and holds new ones until it is done (they then go on, nothing is lost); and
+of work in flight and holds new ones until it is done (they then go on, nothing is lost),
+saying while it waits what it waits for (a connector's unit holds its vendor calls); and
 with the writers paused it reads the whole log, even what a transaction open elsewhere on the
 server would hold back from a gap-safe reader."""
 
 import asyncio
+import os
+import sys
+from pathlib import Path
 
 import asyncpg
+from revsync.db import create_pool
+from revsync.devservers import DevServers
 from revsync.projection import replay
 from revsync.unit_of_work import UnitOfWork, pause_writers, resume_writers
 
-from tests.integration.test_projection_history import (  # noqa: F401  (`tables`: a fixture)
-    Tallies,
-    decide_all,
-    rows,
-    tables,
-)
+from tests.conftest import fresh_database
+from tests.integration.test_projection_history import Tallies, decide_all, rows
+from tests.integration.test_projection_history import tables as tables  # a fixture
 
 
 async def test_replay_waits_for_writers_in_flight_and_holds_new_ones(
@@ -77,3 +80,35 @@ async def test_a_replay_with_the_writers_paused_reads_events_an_open_transaction
     finally:
         await opened.rollback()
         await pool.release(elsewhere)
+
+
+REVSYNC = Path(sys.executable).parent / "revsync"
+
+
+async def test_replay_says_which_units_of_work_it_waits_for(servers: DevServers) -> None:
+    async with fresh_database(servers, "revsync_replay_wait") as url:
+        pool = await create_pool(url, max_size=2)
+        in_flight = UnitOfWork(pool, "waited-for", consumer="test")
+        await in_flight.__aenter__()
+        ended = False
+        replaying = await asyncio.create_subprocess_exec(
+            REVSYNC, "replay", "--database-url", url,
+            stdout=asyncio.subprocess.PIPE, env={**os.environ, "COLUMNS": "400"},
+        )  # fmt: skip
+        try:
+            assert replaying.stdout is not None
+            said = (await asyncio.wait_for(replaying.stdout.readline(), 60)).decode()
+            assert "waiting for 1 unit(s) of work in flight to end" in said, said
+            assert "busy outside the database" in said and "new decisions wait" in said
+            await in_flight.__aexit__(None, None, None)
+            ended = True
+            rest = (await asyncio.wait_for(replaying.stdout.read(), 60)).decode()
+            assert await replaying.wait() == 0, rest
+            assert "rebuilt" in rest and "s of it waiting for the writers to pause" in rest
+        finally:
+            if not ended:
+                await in_flight.__aexit__(None, None, None)
+            if replaying.returncode is None:
+                replaying.kill()
+                await replaying.wait()
+            await pool.close()
