@@ -77,6 +77,18 @@ async def started(
     return rmm, connector, len(await changes(js, tenant, wait_s=0.2))
 
 
+def alert_item(rmm: RmmTenant, condition: str, summary: str) -> dict:
+    """A High alert on the tenant's first endpoint, as `POST /v2/alerts` takes it."""
+    record = next(iter(rmm.store.endpoints.values()))
+    return {
+        "company_id": record["companyID"],
+        "site_id": record["siteID"],
+        "endpoint_id": record["document"]["endpointID"],
+        "condition_id": condition,
+        "alertDetails": {"severity": "High", "summary": summary},
+    }
+
+
 def manual_ticket(rmm: RmmTenant) -> dict:
     return next(t for t in rmm.store.tickets.values() if t["source"]["name"] != "Alert")
 
@@ -208,14 +220,7 @@ async def test_alerts_are_raised_updated_and_cleared(
     rmm_sandbox: Sandbox,
 ):
     rmm, connector, first = await started(pool, js, tenant, rmm_sandbox)
-    record = next(iter(rmm.store.endpoints.values()))
-    item = {
-        "company_id": record["companyID"],
-        "site_id": record["siteID"],
-        "endpoint_id": record["document"]["endpointID"],
-        "condition_id": "cpu-high",
-        "alertDetails": {"severity": "High", "summary": "CPU above 95%"},
-    }
+    item = alert_item(rmm, "cpu-high", "CPU above 95%")
     handle = await connector.handle()
     seen: list[RmmAlertChanged] = []
 
@@ -260,14 +265,7 @@ async def test_an_alert_raised_again_within_the_same_timestamp_is_reported_again
     stamps to the millisecond; here its clock stands still) is two observations: the ticket's
     `version` moved, so the second is reported as `updated`, not taken for the first."""
     rmm, connector, first = await started(pool, js, tenant, rmm_sandbox)
-    record = next(iter(rmm.store.endpoints.values()))
-    item = {
-        "company_id": record["companyID"],
-        "site_id": record["siteID"],
-        "endpoint_id": record["document"]["endpointID"],
-        "condition_id": "disk-full",
-        "alertDetails": {"severity": "High", "summary": "Disk C: is 97% full"},
-    }
+    item = alert_item(rmm, "disk-full", "Disk C: is 97% full")
     handle = await connector.handle()
     clock.set_source(FakeClock(time.time()))
     try:
