@@ -53,10 +53,15 @@ import asyncpg
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, ConsumerInfo, DeliverPolicy
+from pydantic import BaseModel
 from revsync.contracts.subjects import Subjects
+from revsync.tenancy import SyncSettings
 from revsync.vendor.metrics import calls_made
 
 from services.console.dead_letters import dlq_size
+from services.cwrmm_connector.settings import ConnectorSettings
+from services.cwrmm_connector.watchers import TenantWatcher
+from services.revio_connector.settings import RevioConnectorSettings
 
 STREAMS = ("CHANGES", "COMMANDS", "RESULTS")
 LAG_QUERIES_AT_ONCE = 8
@@ -94,28 +99,52 @@ class PollMark:
 
 RMM = "the RMM connection and the cwrmm-connector's log"
 REVIO = "the Rev.io connection and the revio-connector's log"
+
+
+def _default(settings: type[BaseModel], field: str) -> float:
+    """A connector's default interval (its own settings' field default)."""
+    return float(settings.model_fields[field].default)
+
+
 POLL_MARKS: dict[tuple[str, str], PollMark] = {  # (system, watermark)
-    ("rmm", "polled:tickets"): PollMark("RMM tickets and alerts", 60.0, RMM),
-    ("rmm", "polled:companies"): PollMark("RMM companies and sites", 300.0, RMM),
-    ("rmm", "polled:endpoints"): PollMark("RMM endpoints", 900.0, RMM),
-    ("rmm", "polled:reconcile"): PollMark("RMM reconciliation", 1800.0, RMM),
+    ("rmm", "polled:tickets"): PollMark(
+        "RMM tickets and alerts", _default(ConnectorSettings, "rmm_poll_interval_s"), RMM
+    ),
+    ("rmm", "polled:companies"): PollMark(
+        "RMM companies and sites", _default(ConnectorSettings, "rmm_company_poll_interval_s"), RMM
+    ),
+    ("rmm", "polled:endpoints"): PollMark(
+        "RMM endpoints", _default(ConnectorSettings, "rmm_endpoint_poll_interval_s"), RMM
+    ),
+    ("rmm", "polled:reconcile"): PollMark(
+        "RMM reconciliation", _default(ConnectorSettings, "rmm_reconcile_interval_s"), RMM
+    ),
     # Rev.io's date watermarks move only when something changed: its full listings do always
-    ("revio", "customers.reconciled"): PollMark("Rev.io customers (full listing)", 1800.0, REVIO),
-    ("revio", "tickets.reconciled"): PollMark("Rev.io tickets (full listing)", 1800.0, REVIO),
-    ("revio", "assets.reconciled"): PollMark("Rev.io assets", 600.0, REVIO),
+    ("revio", "customers.reconciled"): PollMark(
+        "Rev.io customers (full listing)",
+        _default(RevioConnectorSettings, "revio_reconcile_interval_s"),
+        REVIO,
+    ),
+    ("revio", "tickets.reconciled"): PollMark(
+        "Rev.io tickets (full listing)",
+        _default(RevioConnectorSettings, "revio_reconcile_interval_s"),
+        REVIO,
+    ),
+    ("revio", "assets.reconciled"): PollMark(
+        "Rev.io assets", _default(RevioConnectorSettings, "revio_asset_poll_interval_s"), REVIO
+    ),
 }
+RMM_POLLED = "polled:"  # the RMM watcher's mark of a resource: `polled:<resource>`
 
 
 def poll_wanted(resource: str, settings: dict[str, Any]) -> bool:
-    """Whether the tenant's sync settings have its connector poll `resource` at all (as the
-    connectors decide: `cwrmm_connector.watchers.TenantWatcher.wanted`, and Rev.io assets only
-    with asset sync on)."""
-    if resource == "polled:tickets":
-        return bool(settings.get("sync_alerts") or settings.get("sync_manual_tickets"))
-    if resource == "polled:endpoints":
-        return bool(settings.get("asset_sync_enabled") and settings.get("endpoint_categories"))
+    """Whether the tenant's sync settings have its connector poll `resource` at all: the RMM
+    watcher's own rule (`TenantWatcher.wanted`); Rev.io assets only with asset sync on."""
+    rules = SyncSettings.model_validate(settings)
+    if resource.startswith(RMM_POLLED):
+        return TenantWatcher.wanted(resource.removeprefix(RMM_POLLED), rules)
     if resource == "assets.reconciled":
-        return bool(settings.get("asset_sync_enabled"))
+        return rules.asset_sync_enabled
     return True
 
 
