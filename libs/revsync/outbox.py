@@ -22,6 +22,7 @@ from typing import Any
 import asyncpg
 from nats.js import JetStreamContext
 
+from revsync.aio import wait_event
 from revsync.db import Conn, holds_session_state
 from revsync.logs import get_logger
 from revsync.telemetry import producer_span
@@ -130,10 +131,7 @@ class OutboxRelay:
                         log.error("outbox relay failed; will retry", error=repr(error))
                         await asyncio.sleep(1.0)
                         continue
-                    try:
-                        await asyncio.wait_for(self._wake.wait(), SAFETY_WAKE_S)
-                    except TimeoutError:
-                        pass
+                    await wait_event(self._wake, SAFETY_WAKE_S)
             finally:
                 await listener.remove_listener(OUTBOX_CHANNEL, self._notified)
 

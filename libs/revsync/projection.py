@@ -28,13 +28,14 @@ from collections.abc import (
     Iterator,
     Sequence,
 )
-from contextlib import aclosing, asynccontextmanager, contextmanager, suppress
+from contextlib import aclosing, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import asyncpg
 import orjson
 
+from revsync.aio import cancel_and_wait
 from revsync.db import Conn
 from revsync.eventlog.model import START, Position, RecordedEvent
 from revsync.eventlog.store import read_all_with, read_stream_with
@@ -463,10 +464,7 @@ async def read_batches(
             next_batch = asyncio.ensure_future(read(batch[-1].position))
             yield batch
     finally:
-        if not next_batch.done():
-            next_batch.cancel()
-        with suppress(asyncio.CancelledError):
-            await next_batch
+        await cancel_and_wait(next_batch)
 
 
 @contextmanager

@@ -7,6 +7,7 @@ import contextlib
 
 import asyncpg
 from nats.js import JetStreamContext
+from revsync.aio import cancel_and_wait
 from revsync.connector import Lease, Watermarks
 from revsync.logs import get_logger
 from revsync.tenant_store import TenantStore
@@ -84,9 +85,7 @@ class TenantRegistry:
         if served is None:
             return
         if served.task is not None:
-            served.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await served.task
+            await cancel_and_wait(served.task)
         with contextlib.suppress(Exception):
             await served.watcher.release()
         await served.runtime.aclose()

@@ -190,3 +190,23 @@ async def test_claimed_rows_are_left_to_their_relay_until_the_claim_runs_out(
 
 def test_a_failed_row_waits_longer_each_time_up_to_ten_seconds():
     assert [retry_pause_s(n) for n in range(1, 7)] == [1, 2, 4, 8, 10, 10]
+
+
+async def test_a_relay_stops_when_cancelled_just_as_a_notify_wakes_it(
+    pool: asyncpg.Pool, js: JetStreamContext
+):
+    """The race that hung a service's stop (and a test module) under Python 3.11's
+    `asyncio.wait_for`: the stop and a NOTIFY in the same turn. The relay ends all the same."""
+    relay = OutboxRelay(pool, js)
+    running = asyncio.create_task(relay.run())
+    await asyncio.sleep(0.3)  # listening, the outbox empty: it waits for a wake-up
+
+    relay._notified()  # a NOTIFY arrives ...
+    running.cancel()  # ... as it is stopped
+    await asyncio.wait([running], timeout=5)
+    stopped = running.cancelled()
+    if not running.done():  # a second stop ends it: a failure here must not hang the session
+        running.cancel()
+        await asyncio.wait([running], timeout=5)
+
+    assert stopped, "the relay went on after it was cancelled"

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+from revsync.aio import wait_event
 from revsync.db import Conn, holds_session_state
 from revsync.eventlog.model import START, Position, RecordedEvent
 from revsync.eventlog.store import EVENTS_CHANNEL, EventStore
@@ -64,9 +65,7 @@ class CatchUpSubscription:
                 if await self.store.has_held_back(self.position, self.tenant_id):
                     await asyncio.sleep(max(HELD_BACK_RETRY_S, self.live_interval_s))
                     continue
-                try:
-                    await asyncio.wait_for(self._wake.wait(), SAFETY_WAKE_S)
-                except TimeoutError:
+                if not await wait_event(self._wake, SAFETY_WAKE_S):
                     continue
                 if self.live_interval_s:
                     await asyncio.sleep(self.live_interval_s)
