@@ -20,6 +20,8 @@ from revsync.devservers import DevServers, ensure_servers
 from revsync.eventlog.migrate import apply_migrations
 from revsync.messaging.streams import ensure_streams
 
+pytest_plugins = ["tests.timeouts"]
+
 
 @pytest.fixture(scope="session")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServers]:

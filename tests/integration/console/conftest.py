@@ -114,11 +114,15 @@ async def running(
         asyncio.create_task(OutboxRelay(pool, js).run()),
         asyncio.create_task(monitor(pool, QUIET_S, pending, interval_s=0.1)),
     ]
-    yield consumers
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    await broker.stop()
+    try:
+        yield consumers
+    finally:  # the broker stops even if a task does not: no consumer outlives its module
+        for task in tasks:
+            task.cancel()
+        try:
+            await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 15)
+        finally:
+            await broker.stop()
 
 
 @pytest.fixture

@@ -199,14 +199,18 @@ def small_world() -> World:
 
 
 async def fake_connectors(
-    js: JetStreamContext, tenant: str, world: World, delay_s: float = 0.0
+    js: JetStreamContext, tenant: str, world: World, delay_s: float = 0.0, within_s: float = 60.0
 ) -> None:
     """Answer the tenant's next two listing commands as the connectors would: a `seen`
-    change per object (with the run id and the total), then the command's result."""
+    change per object (with the run id and the total), then the command's result. Fails if
+    the two commands have not come within `within_s` (a test awaiting it never hangs)."""
     sub = await js.pull_subscribe(f"cmd.{tenant}.*.listing.start", stream="COMMANDS")
+    deadline = asyncio.get_running_loop().time() + within_s
     try:
         answered = 0
         while answered < 2:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{answered} of 2 listing commands came within {within_s} s")
             try:
                 messages = await sub.fetch(2, timeout=1.0)
             except TimeoutError:

@@ -46,7 +46,13 @@ from tests.integration.console.support import (
 async def served(console: Console) -> AsyncIterator[str]:
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(console), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(console),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=5,
+        )
     )
     task = asyncio.create_task(server.serve())
     await wait_until(lambda: asyncio.sleep(0, server.started))
@@ -64,11 +70,13 @@ async def user(console: Console, accounts: Accounts) -> list[str]:
 
 
 async def revsync(url: str, *args: str, env: dict[str, str | None] | None = None) -> Any:
-    """Run the CLI in a thread (the console answers on this event loop meanwhile)."""
+    """Run the CLI in a thread (the console answers on this event loop meanwhile); a CLI
+    still running after two minutes (a sync run that never ends) fails the test."""
     runner = CliRunner()
-    return await asyncio.to_thread(
+    invoked = asyncio.to_thread(
         runner.invoke, cli, ["--url", url, *args], env={"COLUMNS": "200", **(env or {})}
     )
+    return await asyncio.wait_for(invoked, 120)
 
 
 async def test_configure_saves_a_file_and_shows_each_refusal_by_field(
