@@ -29,6 +29,7 @@ from services.console.tenants import (
     PurgeFailed,
     delete_tenant,
     export_events,
+    held_messages,
     list_tenants,
     purge_messages,
 )
@@ -170,18 +171,24 @@ async def export(tenant_id: str, principal: CurrentUser, console: Ctx) -> Stream
         503: {"description": "no rows of it left, and NATS did not answer: try again"},
     },
 )
-async def delete(tenant_id: str, principal: Operator, console: Ctx) -> dict[str, Any]:
+async def delete(
+    tenant_id: str, principal: Operator, console: Ctx, dry_run: bool = False
+) -> dict[str, Any]:
     """`rows` removed per table, then `messages` purged per stream; when the purge fails the
     rows stay deleted and `messages_error` says to delete again. A tenant whose rows are gone
-    but whose messages are not (a failed purge, a late message) has them purged (`rows` {})."""
+    but whose messages are not (a failed purge, a late message) has them purged (`rows` {}).
+    With `dry_run`, nothing is removed: the same checks (409 says what to do first), and the
+    rows and messages a deletion would remove now."""
     tenant_id, actor = _valid(tenant_id), principal.username
     rows: dict[str, int] | None = None
     try:
-        rows = await delete_tenant(console.pool, tenant_id, actor)
+        rows = await delete_tenant(console.pool, tenant_id, actor, dry_run=dry_run)
     except NoSuchTenant:
         pass
     except DeleteRefused as refusal:
         raise HTTPException(409, str(refusal)) from None
+    if dry_run:
+        return await _deletion_plan(console, tenant_id, rows)
     try:
         messages = await purge_messages(console.js, tenant_id, actor)
     except PurgeFailed as failure:
@@ -200,3 +207,18 @@ async def delete(tenant_id: str, principal: Operator, console: Ctx) -> dict[str,
     if rows is None and not any(messages.values()):
         raise HTTPException(404, f"no tenant {tenant_id}")
     return {"deleted": tenant_id, "rows": rows or {}, "messages": messages}
+
+
+async def _deletion_plan(
+    console: Console, tenant_id: str, rows: dict[str, int] | None
+) -> dict[str, Any]:
+    """What deleting the tenant would remove now (its checks passed)."""
+    plan: dict[str, Any] = {"tenant": tenant_id, "dry_run": True, "rows": rows or {}}
+    try:
+        plan["messages"] = await held_messages(console.js, tenant_id)
+    except PurgeFailed as failure:
+        plan["messages_error"] = f"whether NATS holds messages of it is unknown ({failure})"
+        return plan
+    if rows is None and not any(plan["messages"].values()):
+        raise HTTPException(404, f"no tenant {tenant_id}")
+    return plan

@@ -646,12 +646,25 @@ def tenants_delete(
     ctx: typer.Context,
     tenant_id: str,
     yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="only check, and say what would be removed")
+    ] = False,
 ) -> None:
     """Delete a disabled tenant, every row of it (its log must be exported first) and its
-    messages in NATS (dead letters too)."""
-    if not yes:
-        typer.confirm(f"Delete tenant {tenant_id} and all its data?", abort=True)
-    done = run_guarded(lambda: _api(ctx).call("DELETE", f"/api/tenants/{tenant_id}"))
+    messages in NATS (dead letters too). Checks first, then asks, saying what goes."""
+    path = f"/api/tenants/{tenant_id}"
+    if dry_run or not yes:
+        plan = run_guarded(lambda: _api(ctx).call("DELETE", path, params={"dry_run": "true"}))
+        what = f"{sum(plan['rows'].values())} rows and " + (
+            f"{sum(plan['messages'].values())} messages in NATS"
+            if "messages" in plan
+            else f"messages in NATS ({plan['messages_error']})"
+        )
+        if dry_run:
+            out.print(f"deleting tenant {tenant_id} would remove {what}; nothing was removed")
+            return
+        typer.confirm(f"Delete tenant {tenant_id}: {what}? This cannot be undone", abort=True)
+    done = run_guarded(lambda: _api(ctx).call("DELETE", path))
     out.print(f"deleted tenant {tenant_id} ({sum(done['rows'].values())} rows)")
     if "messages_error" in done:
         out.print(f"[red]messages not purged:[/red] {done['messages_error']}")

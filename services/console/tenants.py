@@ -46,6 +46,11 @@ class DeleteRefused(Exception):
     """The tenant cannot be deleted yet; the message says what to do first."""
 
 
+class _DryRun(Exception):  # not an error: it rolls a dry run's deletion back
+    def __init__(self, removed: dict[str, int]) -> None:
+        self.removed = removed
+
+
 class NoSuchTenant(Exception):
     pass
 
@@ -149,9 +154,21 @@ async def export_events(pool: asyncpg.Pool, tenant_id: str, actor: str) -> Async
     log.info("event log exported", tenant_id=tenant_id, actor=actor, events=count, last=last)
 
 
-async def delete_tenant(pool: asyncpg.Pool, tenant_id: str, actor: str) -> dict[str, int]:
+async def delete_tenant(
+    pool: asyncpg.Pool, tenant_id: str, actor: str, dry_run: bool = False
+) -> dict[str, int]:
     """Delete every row of a disabled tenant whose log was exported after its last event;
-    returns the rows removed per table. DeleteRefused / NoSuchTenant otherwise."""
+    returns the rows removed per table. DeleteRefused / NoSuchTenant otherwise. A dry run
+    checks and deletes the same way, then rolls it all back: the rows it would remove."""
+    try:
+        return await _delete_tenant(pool, tenant_id, actor, dry_run)
+    except _DryRun as dry:
+        return dry.removed
+
+
+async def _delete_tenant(
+    pool: asyncpg.Pool, tenant_id: str, actor: str, dry_run: bool
+) -> dict[str, int]:
     async with pool.acquire() as conn, conn.transaction():
         enabled = await conn.fetchval(
             "SELECT enabled FROM tenants WHERE tenant_id = $1 FOR UPDATE", tenant_id
@@ -182,6 +199,8 @@ async def delete_tenant(pool: asyncpg.Pool, tenant_id: str, actor: str) -> dict[
                     f'DELETE FROM "{table}" WHERE tenant_id = $1', tenant_id
                 )
                 removed[table] = int(status.split()[-1])
+        if dry_run:
+            raise _DryRun(removed)  # rolls every deletion back
         await conn.execute(
             "UPDATE api_tokens SET selected_tenant = NULL WHERE selected_tenant = $1", tenant_id
         )
@@ -209,6 +228,17 @@ async def count_messages(js: JetStreamContext, tenant_id: str) -> dict[str, int]
     return counts
 
 
+async def held_messages(js: JetStreamContext | None, tenant_id: str) -> dict[str, int]:
+    """How many messages of the tenant each stream holds; PurgeFailed if there is no NATS
+    connection or NATS does not answer."""
+    if js is None:
+        raise PurgeFailed("the console is not connected to NATS")
+    try:
+        return await count_messages(js, tenant_id)
+    except (nats.errors.Error, OSError) as error:
+        raise PurgeFailed(str(error) or type(error).__name__) from error
+
+
 async def purge_messages(js: JetStreamContext | None, tenant_id: str, actor: str) -> dict[str, int]:
     """Purge every message of the tenant from each stream that holds some, by the tenant's
     subject filter; returns per stream how many it held, counted just before (nats-py's purge
@@ -216,9 +246,8 @@ async def purge_messages(js: JetStreamContext | None, tenant_id: str, actor: str
     NATS connection or NATS does not answer or refuses, after logging what was purged."""
     purged: dict[str, int] = {}
     try:
-        if js is None:
-            raise PurgeFailed("the console is not connected to NATS")
-        counts = await count_messages(js, tenant_id)
+        counts = await held_messages(js, tenant_id)
+        assert js is not None  # held_messages said so otherwise
         for stream, held in counts.items():
             if held:
                 done = await js.purge_stream(stream, subject=Subjects.of_tenant(stream, tenant_id))

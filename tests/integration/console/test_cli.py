@@ -69,12 +69,18 @@ async def user(console: Console, accounts: Accounts) -> list[str]:
     return ["--user", name, "--password", "cli-password"]
 
 
-async def revsync(url: str, *args: str, env: dict[str, str | None] | None = None) -> Any:
+async def revsync(
+    url: str, *args: str, env: dict[str, str | None] | None = None, input: str | None = None
+) -> Any:
     """Run the CLI in a thread (the console answers on this event loop meanwhile); a CLI
     still running after two minutes (a sync run that never ends) fails the test."""
     runner = CliRunner()
     invoked = asyncio.to_thread(
-        runner.invoke, cli, ["--url", url, *args], env={"COLUMNS": "200", **(env or {})}
+        runner.invoke,
+        cli,
+        ["--url", url, *args],
+        env={"COLUMNS": "200", **(env or {})},
+        input=input,
     )
     return await asyncio.wait_for(invoked, 120)
 
@@ -462,19 +468,34 @@ async def test_tenants_are_created_listed_disabled_exported_and_deleted(
     listed = await revsync(served, *signed_in, "tenants", "list")
     disabled = await revsync(served, *signed_in, "tenants", "disable", t)
     refused = await revsync(served, *signed_in, "tenants", "delete", t, "--yes")
+    checked = await revsync(served, *signed_in, "tenants", "delete", t, input="y\n")
     exported = await revsync(served, *signed_in, "tenants", "export", t, "-o", str(target))
-    deleted = await revsync(served, *signed_in, "tenants", "delete", t, "--yes")
+    dry = await revsync(served, *signed_in, "tenants", "delete", t, "--dry-run")
+    declined = await revsync(served, *signed_in, "tenants", "delete", t, input="n\n")
+    kept = await console.tenants.load(t, with_secrets=False)
+    deleted = await revsync(served, *signed_in, "tenants", "delete", t, input="y\n")
 
     assert created.exit_code == 0, created.output
     assert f"created tenant {t}" in created.output
     assert t in listed.output and "yes" in listed.output
     assert disabled.exit_code == 0 and f"tenant {t} is disabled" in disabled.output
     assert refused.exit_code == 1 and "409" in refused.output and "exported" in refused.output
+    # checked before it asks: no question whose answer would only be refused
+    assert checked.exit_code == 1 and "exported" in checked.output
+    assert "Delete tenant" not in checked.output
+    rows = re.search(
+        r"would remove (\d+) rows and 0 messages in NATS; nothing was removed", dry.output
+    )
+    assert dry.exit_code == 0 and rows is not None, dry.output
+    assert declined.exit_code == 1 and f"Delete tenant {t}: {rows[1]} rows and 0 messages" in (
+        declined.output
+    )
+    assert kept is not None  # neither removed it
     assert exported.exit_code == 0, exported.output
     lines = [orjson.loads(line) for line in target.read_text().splitlines()]
     assert [line["type"] for line in lines][-1] == "TenantDisabled"
     assert accounts.client_secret not in target.read_text()
-    assert deleted.exit_code == 0 and f"deleted tenant {t}" in deleted.output
+    assert deleted.exit_code == 0 and f"deleted tenant {t} ({rows[1]} rows)" in deleted.output
     assert "purged 0 messages from NATS (CHANGES 0, COMMANDS 0, RESULTS 0, DLQ 0)" in (
         " ".join(deleted.output.split())
     )

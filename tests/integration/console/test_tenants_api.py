@@ -281,24 +281,36 @@ async def test_delete_is_refused_until_an_export_holds_the_last_event_then_remov
     assert all(not digest.startswith("0:") for digest in before.values())
     theirs = await rows_of(console.pool, other)
 
+    dry = {"dry_run": "true"}
     while_enabled = await api.delete(f"/api/tenants/{t}", headers=operator)
+    checked_while_enabled = await api.delete(f"/api/tenants/{t}", params=dry, headers=operator)
     await api.post(f"/api/tenants/{t}/disable", headers=operator)
     await console.pool.execute("DELETE FROM tenant_exports WHERE tenant_id = $1", t)
     never_exported = await api.delete(f"/api/tenants/{t}", headers=operator)
     await export_lines(api, t, operator)
     await record(console, t, "alert:e9:cpu", "AlertSkipped")  # after the export
     stale_export = await api.delete(f"/api/tenants/{t}", headers=operator)
+    checked_stale = await api.delete(f"/api/tenants/{t}", params=dry, headers=operator)
     unchanged = await rows_of(console.pool, t)
     lines = await export_lines(api, t, operator)
+    plan = await api.delete(f"/api/tenants/{t}", params=dry, headers=operator)
+    after_plan = await rows_of(console.pool, t)
     deleted = await api.delete(f"/api/tenants/{t}", headers=operator)
 
     assert while_enabled.status_code == 409 and "disable" in while_enabled.json()["detail"]
+    assert checked_while_enabled.json() == while_enabled.json()  # a dry run checks the same
     assert never_exported.status_code == 409 and "exported" in never_exported.json()["detail"]
     assert stale_export.status_code == 409 and "export" in stale_export.json()["detail"]
+    assert checked_stale.status_code == 409 and checked_stale.json() == stale_export.json()
     count = int(before["events"].split(":")[0])
     assert unchanged["events"].startswith(f"{count + 2}:")  # + disabled, + the late event
     assert unchanged["tenants"].startswith("1:")
+    assert plan.status_code == 200, plan.text
+    assert plan.json()["dry_run"] is True and plan.json()["tenant"] == t
+    assert "messages" in plan.json() and "deleted" not in plan.json()
+    assert after_plan == {**unchanged, "tenant_exports": after_plan["tenant_exports"]}
     assert deleted.status_code == 200, deleted.text
+    assert plan.json()["rows"] == deleted.json()["rows"]  # what a dry run said went
     assert deleted.json()["rows"]["events"] == len(lines)
     left = await rows_of(console.pool, t)
     assert {table: d for table, d in left.items() if not d.startswith("0:")} == {}
@@ -377,8 +389,11 @@ async def test_deleting_a_tenant_purges_its_messages_and_not_a_lookalike_tenants
         "/api/dead-letters", params={"tenant": lookalike}, headers=operator
     )
 
+    plan = await api.delete(f"/api/tenants/{tenant}", params={"dry_run": 1}, headers=operator)
+    assert await count_messages(js, tenant) == EVERY_KIND  # a dry run purges nothing
     deleted = await api.delete(f"/api/tenants/{tenant}", headers=operator)
 
+    assert plan.json()["messages"] == EVERY_KIND and plan.json()["rows"]["tenants"] == 1
     assert deleted.status_code == 200, deleted.text
     assert deleted.json()["messages"] == EVERY_KIND
     assert deleted.json()["rows"]["tenants"] == 1
@@ -447,12 +462,15 @@ async def test_when_nats_does_not_answer_the_rows_go_and_the_operator_is_told_to
     await deletable(api, console, tenant, operator)
     letters = await publish_every_kind(js, tenant)
 
+    plan = await nats_gone.delete(f"/api/tenants/{tenant}?dry_run=true", headers=operator)
     without_nats = await nats_gone.delete(f"/api/tenants/{tenant}", headers=operator)
     rows_gone = await console.tenants.load(tenant, with_secrets=False) is None
     kept = await left_in_nats(js, letters)
     still_without = await nats_gone.delete(f"/api/tenants/{tenant}", headers=operator)
     again = await api.delete(f"/api/tenants/{tenant}", headers=operator)
 
+    assert plan.status_code == 200 and plan.json()["rows"]["tenants"] == 1
+    assert "unknown" in plan.json()["messages_error"] and "messages" not in plan.json()
     assert without_nats.status_code == 200, without_nats.text
     answer = without_nats.json()
     assert answer["rows"]["tenants"] == 1 and "messages" not in answer
