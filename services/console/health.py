@@ -35,9 +35,9 @@ against the documented limits, and the dead-letter count.
 
 `status` is `degraded` when PostgreSQL or NATS fail, and also when something needs an
 operator (`problems`, plain sentences, `judge`): dead letters (the tenant's; anyone's without
-a tenant), messages waiting in the outbox after a failed publish, or a poll that stopped (its
-mark not written for `STALE_AFTER_INTERVALS` times its interval, at least `STALE_FLOOR_S`;
-`stale_polls`). A consumer redelivering messages is a `warning` only (a vendor's short outage
+a tenant), messages waiting in the outbox after a failed publish, or a poll that stopped or
+never ran (its mark not written for `STALE_AFTER_INTERVALS` times its interval, at least
+`STALE_FLOOR_S`, since it was or since the tenant was enabled or reconfigured; `stale_polls`). A consumer redelivering messages is a `warning` only (a vendor's short outage
 is retried; what fails for good ends as a dead letter, a problem); warnings leave the status
 `ok`. Vendor trouble never changes the HTTP answer (`/api/health` waits for the console to
 start, in the stack and e2e tests; the probes use `/healthz` and `/readyz` on SERVICE_PORT).
@@ -325,16 +325,21 @@ async def polls(pool: asyncpg.Pool, tenant_id: str | None) -> list[dict[str, Any
 async def stale_polls(pool: asyncpg.Pool, tenant_id: str | None) -> list[dict[str, Any]]:
     """The enabled tenants' polls (`POLL_MARKS`, those their settings want) not done for longer
     than their `stale_after_s`, counted from the mark or, if later, the tenant's last enabling
-    or settings change."""
-    where, args = _tenant_clause(tenant_id, "w.tenant_id")
+    or settings change; a poll never done at all counts from that change alone (`age_seconds`
+    None): a tenant no connector serves is as stale as one it stopped serving."""
+    where, args = _tenant_clause(tenant_id, "t.tenant_id")
+    marks = sorted(POLL_MARKS)
     rows = await pool.fetch(
-        "SELECT w.tenant_id, w.system, w.resource, t.config->'settings' AS settings,"
+        "SELECT t.tenant_id, m.system, m.resource, t.config->'settings' AS settings,"
         " extract(epoch FROM now() - w.updated_at) AS age_s,"
         " extract(epoch FROM now() - greatest(w.updated_at, t.updated_at)) AS quiet_s"
-        f" FROM watermarks w JOIN tenants t ON t.tenant_id = w.tenant_id {where}"
-        f" {'AND' if where else 'WHERE'} t.enabled AND w.resource = ANY(${len(args) + 1})",
+        f" FROM tenants t CROSS JOIN unnest(${len(args) + 1}::text[], ${len(args) + 2}::text[])"
+        " AS m(system, resource) LEFT JOIN watermarks w ON w.tenant_id = t.tenant_id"
+        f" AND w.system = m.system AND w.resource = m.resource {where}"
+        f" {'AND' if where else 'WHERE'} t.enabled",
         *args,
-        sorted({resource for _, resource in POLL_MARKS}),
+        [system for system, _ in marks],
+        [resource for _, resource in marks],
     )
     found = []
     for row in rows:
@@ -347,7 +352,8 @@ async def stale_polls(pool: asyncpg.Pool, tenant_id: str | None) -> list[dict[st
                     "tenant": row["tenant_id"],
                     "system": row["system"],
                     "resource": row["resource"],
-                    "age_seconds": round(float(row["age_s"]), 1),
+                    "age_seconds": None if row["age_s"] is None else round(float(row["age_s"]), 1),
+                    "quiet_seconds": round(float(row["quiet_s"]), 1),
                 }
             )
     return sorted(found, key=lambda s: (s["system"], s["resource"], s["tenant"]))
@@ -491,9 +497,17 @@ def judge(
     for key, found in by_mark.items():
         mark = POLL_MARKS[key]
         if report.get("tenant"):
+            age, every = found[0]["age_seconds"], _duration(mark.every_s)
+            if age is None:
+                problems.append(
+                    f"{mark.what} never polled successfully in the"
+                    f" {_duration(found[0]['quiet_seconds'])} since the tenant was enabled or"
+                    f" its settings changed (expected every {every}): check {mark.connector}"
+                )
+                continue
             problems.append(
-                f"{mark.what} not polled successfully for {_duration(found[0]['age_seconds'])}"
-                f" (expected every {_duration(mark.every_s)}): check {mark.connector}"
+                f"{mark.what} not polled successfully for {_duration(age)}"
+                f" (expected every {every}): check {mark.connector}"
             )
             continue
         names = f" ({', '.join(p['tenant'] for p in found)})" if name_tenants else ""

@@ -20,6 +20,7 @@ from revsync.unit_of_work import UnitOfWork
 from revsync.vendor.limiter import RateLimit, SharedRateLimiter
 
 from services.console.deps import SESSION_COOKIE, Console
+from services.console.health import POLL_MARKS
 from tests.integration.console.support import bearer
 from tests.integration.console.tenant_rows import add_tenant, known  # noqa: F401  (a fixture)
 from tests.integration.test_messaging import PingTicket
@@ -235,13 +236,17 @@ async def test_a_poll_not_updated_for_much_longer_than_its_interval_reads_degrad
     await console.pool.execute(  # the tenant was last enabled or configured long ago
         "UPDATE tenants SET updated_at = now() - interval '1 day' WHERE tenant_id = $1", tenant
     )
+    marks = {
+        ("rmm", "polled:companies"): timedelta(hours=2),  # every 5 min: stopped
+        ("rmm", "polled:tickets"): timedelta(days=1),  # tickets not synced: no poll
+        ("revio", "customers.reconciled"): timedelta(minutes=10),  # every 30 min
+    }
     await console.pool.executemany(
         "INSERT INTO watermarks (tenant_id, system, resource, value, updated_at)"
         " VALUES ($1, $2, $3, 'x', now() - $4::interval)",
         [
-            (tenant, "rmm", "polled:companies", timedelta(hours=2)),  # every 5 min: stopped
-            (tenant, "rmm", "polled:tickets", timedelta(days=1)),  # tickets not synced: no poll
-            (tenant, "revio", "customers.reconciled", timedelta(minutes=10)),  # every 30 min
+            (tenant, system, resource, marks.get((system, resource), timedelta(0)))
+            for system, resource in POLL_MARKS  # the others just done
         ],
     )
     user = bearer_header(await bearer(console, f"v-{tenant}", "viewer", tenant))
@@ -257,6 +262,38 @@ async def test_a_poll_not_updated_for_much_longer_than_its_interval_reads_degrad
     assert anonymous["status"] == "degraded"
     assert any(p.startswith("RMM companies and sites: ") for p in anonymous["problems"])
     assert tenant not in orjson.dumps(anonymous).decode()
+
+
+async def test_a_poll_never_done_since_the_tenant_was_enabled_long_ago_reads_degraded(
+    api: httpx.AsyncClient, console: Console, tenant: str
+):
+    """A tenant no connector serves (a connector down since it was created, say) is as
+    stale as one a connector stopped serving; a tenant enabled just now is not, yet."""
+    await add_tenant(console.pool, tenant)
+    await console.pool.execute(
+        "UPDATE tenants SET updated_at = now() - interval '1 day' WHERE tenant_id = $1", tenant
+    )
+    await console.pool.execute(  # every poll but the RMM companies' done just now
+        "INSERT INTO watermarks (tenant_id, system, resource, value)"
+        " SELECT $1, s, r, 'x' FROM unnest($2::text[], $3::text[]) AS m(s, r)",
+        tenant,
+        [s for s, r in POLL_MARKS if r != "polled:companies"],
+        [r for s, r in POLL_MARKS if r != "polled:companies"],
+    )
+    new = await add_tenant(console.pool, f"{tenant}n")
+    user = bearer_header(await bearer(console, f"v-{tenant}", "viewer", tenant))
+    new_user = bearer_header(await bearer(console, f"v-{new}", "viewer", new))
+
+    mine = (await api.get("/api/health", headers=user)).json()
+    theirs = (await api.get("/api/health", headers=new_user)).json()
+
+    assert mine["status"] == "degraded"
+    assert mine["problems"] == [
+        "RMM companies and sites never polled successfully in the 24 h since the tenant was"
+        " enabled or its settings changed (expected every 5 min): check the RMM connection"
+        " and the cwrmm-connector's log"
+    ]
+    assert (theirs["status"], theirs["problems"]) == ("ok", [])
 
 
 async def test_a_disabled_tenants_old_polls_are_no_problem(
