@@ -1,7 +1,6 @@
 """The outbox relay under SIGKILL: every row reaches NATS exactly once (real processes)."""
 
 import asyncio
-import contextlib
 import os
 import signal
 import subprocess
@@ -13,6 +12,7 @@ import pytest
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from revsync import outbox as outbox_module
+from revsync.aio import cancel_and_wait
 from revsync.contracts import Subjects
 from revsync.devservers import DevServers
 from revsync.eventlog import NewEvent
@@ -175,9 +175,7 @@ async def test_claimed_rows_are_left_to_their_relay_until_the_claim_runs_out(
     other = OutboxRelay(pool, js)
     with counted_round_trips() as empty:
         assert await other.publish_batch() == 0, "another relay's claimed rows were taken"
-    claimer.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await claimer
+    await cancel_and_wait(claimer)
     assert await outbox_size(pool, tenant) == 3, "a relay that died lost its rows"
 
     await asyncio.sleep(0.6)  # the claim runs out
