@@ -34,13 +34,15 @@ against the documented limits, and the dead-letter count.
   all tenants and no tenant id is shown (but to an operator who asks for every tenant's lag).
 
 `status` is `degraded` when PostgreSQL or NATS fail, and also when something needs an
-operator (`problems`, plain sentences, `judge`): dead letters (the tenant's; anyone's without
-a tenant), messages waiting in the outbox after a failed publish, or a poll that stopped or
-never ran (its mark not written for `STALE_AFTER_INTERVALS` times its interval, at least
-`STALE_FLOOR_S`, since it was or since the tenant was enabled or reconfigured; `stale_polls`). A consumer redelivering messages is a `warning` only (a vendor's short outage
-is retried; what fails for good ends as a dead letter, a problem); warnings leave the status
-`ok`. Vendor trouble never changes the HTTP answer (`/api/health` waits for the console to
-start, in the stack and e2e tests; the probes use `/healthz` and `/readyz` on SERVICE_PORT).
+operator (`problems`, plain sentences, `judge`): dead letters (the tenant's; anyone's
+without a tenant), messages waiting in the outbox after a failed publish, or a poll that
+stopped or never ran (its mark not written for `STALE_AFTER_INTERVALS` times its interval,
+at least `STALE_FLOOR_S`, since it was or since the tenant was enabled or reconfigured;
+`stale_polls`). A consumer redelivering messages is a `warning` only (a vendor's short
+outage is retried; what fails for good ends as a dead letter, a problem); warnings leave the
+status `ok`. Vendor trouble never changes the HTTP answer (`/api/health` waits for the
+console to start, in the stack and e2e tests; the probes use `/healthz` and `/readyz` on
+SERVICE_PORT).
 """
 
 import asyncio
