@@ -29,8 +29,10 @@ run: install
 # Integration test modules each run in a pytest process of their own (with its own embedded
 # servers): services under test start background tasks and durable consumers, and one module's
 # leftovers must not load or steal messages from the next. The run goes on after a failure and
-# fails at the end.
+# fails at the end (tests/run_groups.sh). Two at a time with embedded servers; one at a time
+# against given ones (NATS_URL set), where they would share streams and durable consumers.
 INTEGRATION_GROUPS = tests/integration/console $(sort $(wildcard tests/integration/test_*.py))
+INTEGRATION_JOBS ?= $(if $(NATS_URL),1,2)
 
 test: install browser-deps
 	$(BIN)/pytest tests/unit tests/sandbox tests/browser $(PYTEST_ARGS)
@@ -42,10 +44,7 @@ test-e2e: install
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
 test-integration: install
-	@failed=""; for group in $(INTEGRATION_GROUPS); do \
-	  echo "== $$group"; $(BIN)/pytest $$group $(PYTEST_ARGS) || failed="$$failed $$group"; \
-	done; \
-	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi
+	@PYTEST_ARGS="$(PYTEST_ARGS)" tests/run_groups.sh $(INTEGRATION_JOBS) $(BIN)/pytest $(INTEGRATION_GROUPS)
 
 lint: install
 	$(BIN)/ruff check libs services tests bench
