@@ -7,8 +7,9 @@ way of creating a tenant shares (`settings_service.create_tenant`, also behind t
 Every change but deletion is an event on the tenant's `tenant` stream, with the actor;
 deletion is logged. Deletion removes the tenant's rows, then purges its messages from NATS
 (tenants.py): a purge that fails leaves the rows deleted and says to delete again, and
-deleting a tenant whose rows are gone purges what NATS still holds of it. Secrets are
-write-only: no response holds one."""
+deleting a tenant whose rows are gone purges what NATS still holds of it; the RMM token
+cached for its connection goes too, unless another tenant shares it (tenant_token.py).
+Secrets are write-only: no response holds one."""
 
 from typing import Annotated, Any
 
@@ -23,6 +24,7 @@ from services.console.auth import Principal
 from services.console.deps import Console, Ctx, CurrentUser
 from services.console.settings_doc import FieldError
 from services.console.settings_service import create_tenant, settings_document
+from services.console.tenant_token import TokenPlan, settle_token, token_plan
 from services.console.tenants import (
     DeleteRefused,
     NoSuchTenant,
@@ -174,12 +176,14 @@ async def export(tenant_id: str, principal: CurrentUser, console: Ctx) -> Stream
 async def delete(
     tenant_id: str, principal: Operator, console: Ctx, dry_run: bool = False
 ) -> dict[str, Any]:
-    """`rows` removed per table, then `messages` purged per stream; when the purge fails the
-    rows stay deleted and `messages_error` says to delete again. A tenant whose rows are gone
-    but whose messages are not (a failed purge, a late message) has them purged (`rows` {}).
-    With `dry_run`, nothing is removed: the same checks (409 says what to do first), and the
-    rows and messages a deletion would remove now."""
+    """`rows` removed per table, then `messages` purged per stream, and what became of the RMM
+    token cached for the tenant's connection (`rmm_token`: tenant_token.py); when the purge
+    fails the rows stay deleted and `messages_error` says to delete again. A tenant whose rows
+    are gone but whose messages are not (a failed purge, a late message) has them purged
+    (`rows` {}). With `dry_run`, nothing is removed: the same checks (409 says what to do
+    first), and the rows, messages and token a deletion would remove now."""
     tenant_id, actor = _valid(tenant_id), principal.username
+    token = await token_plan(console.pool, tenant_id)  # read before its rows go
     rows: dict[str, int] | None = None
     try:
         rows = await delete_tenant(console.pool, tenant_id, actor, dry_run=dry_run)
@@ -188,7 +192,7 @@ async def delete(
     except DeleteRefused as refusal:
         raise HTTPException(409, str(refusal)) from None
     if dry_run:
-        return await _deletion_plan(console, tenant_id, rows)
+        return await _deletion_plan(console, tenant_id, rows, token)
     try:
         messages = await purge_messages(console.js, tenant_id, actor)
     except PurgeFailed as failure:
@@ -203,17 +207,23 @@ async def delete(
             "rows": rows,
             "messages_error": f"its messages were not purged from NATS ({failure}):"
             f" delete tenant {tenant_id} again once NATS answers, to purge them",
+            "rmm_token": await settle_token(console.js, token, tenant_id, actor),
         }
     if rows is None and not any(messages.values()):
         raise HTTPException(404, f"no tenant {tenant_id}")
-    return {"deleted": tenant_id, "rows": rows or {}, "messages": messages}
+    answer: dict[str, Any] = {"deleted": tenant_id, "rows": rows or {}, "messages": messages}
+    if rows is not None:  # a retry, after the rows went, no longer knows the connection
+        answer["rmm_token"] = await settle_token(console.js, token, tenant_id, actor)
+    return answer
 
 
 async def _deletion_plan(
-    console: Console, tenant_id: str, rows: dict[str, int] | None
+    console: Console, tenant_id: str, rows: dict[str, int] | None, token: TokenPlan | None
 ) -> dict[str, Any]:
     """What deleting the tenant would remove now (its checks passed)."""
     plan: dict[str, Any] = {"tenant": tenant_id, "dry_run": True, "rows": rows or {}}
+    if rows is not None:
+        plan["rmm_token"] = await settle_token(console.js, token, tenant_id, "", dry_run=True)
     try:
         plan["messages"] = await held_messages(console.js, tenant_id)
     except PurgeFailed as failure:

@@ -660,6 +660,8 @@ def tenants_delete(
             if "messages" in plan
             else f"messages in NATS ({plan['messages_error']})"
         )
+        if plan.get("rmm_token") == "would be forgotten":
+            what += ", and its cached RMM token"
         if dry_run:
             out.print(f"deleting tenant {tenant_id} would remove {what}; nothing was removed")
             return
@@ -668,9 +670,11 @@ def tenants_delete(
     out.print(f"deleted tenant {tenant_id} ({sum(done['rows'].values())} rows)")
     if "messages_error" in done:
         out.print(f"[red]messages not purged:[/red] {done['messages_error']}")
-        return
-    purged = ", ".join(f"{stream} {n}" for stream, n in done["messages"].items())
-    out.print(f"purged {sum(done['messages'].values())} messages from NATS ({purged})")
+    else:
+        purged = ", ".join(f"{stream} {n}" for stream, n in done["messages"].items())
+        out.print(f"purged {sum(done['messages'].values())} messages from NATS ({purged})")
+    if "rmm_token" in done:
+        out.print(f"its cached RMM token: {done['rmm_token']}")
 
 
 WAIT_SAID_AFTER_S = 1.0

@@ -6,11 +6,12 @@ import asyncio
 from collections.abc import Coroutine
 from typing import Any, cast
 
+from revsync.connector.rmm_tokens import open_bucket
 from revsync.outbox import OutboxRelay
 from revsync.runtime import ServiceContext, serve
 from revsync.secrets_box import SecretBox
 
-from services.cwrmm_connector.client.token_store import KvTokenStore, open_bucket
+from services.cwrmm_connector.client.token_store import KvTokenStore
 from services.cwrmm_connector.handlers import CommandHandlers
 from services.cwrmm_connector.settings import ConnectorSettings
 from services.cwrmm_connector.supervisor import Supervisor

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from pydantic import SecretStr
+from revsync.connector.rmm_tokens import open_bucket
 from revsync.contracts.base import Change, Result
 from revsync.contracts.rmm import (
     RmmAlertChanged,
@@ -32,7 +33,7 @@ from revsync.tenancy import RmmConnection, SyncSettings, Tenant
 from revsync.tenant_store import TenantStore
 
 from services.cwrmm_connector.app import setup
-from services.cwrmm_connector.client.token_store import KvTokenStore, open_bucket
+from services.cwrmm_connector.client.token_store import KvTokenStore
 from services.cwrmm_connector.handlers import CommandHandlers
 from services.cwrmm_connector.settings import ConnectorSettings
 from services.cwrmm_connector.tenants import TenantHandle, TenantRegistry

@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+from revsync.connector.rmm_tokens import token_key
 from revsync.logs import get_logger
 from revsync.tenancy import Tenant
 from revsync.vendor import SharedRateLimiter, VendorError, VendorErrorKind, VendorHttp
@@ -20,7 +21,7 @@ from services.cwrmm_connector.client.auth import VENDOR, TokenProvider
 from services.cwrmm_connector.client.fields import CustomFieldCalls
 from services.cwrmm_connector.client.paging import endpoint_pages
 from services.cwrmm_connector.client.ticketing import Doc, TicketingCalls, as_list, as_object
-from services.cwrmm_connector.client.token_store import CachedToken, KvTokenStore, token_key
+from services.cwrmm_connector.client.token_store import CachedToken, KvTokenStore
 from services.cwrmm_connector.client.transport import RmmTransport, drift
 from services.cwrmm_connector.settings import ConnectorSettings
 

@@ -8,27 +8,18 @@ the key's refresh lock asks the vendor for a new one. Tokens are encrypted at re
 
 import asyncio
 import contextlib
-import hashlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 
 import orjson
-from nats.js import JetStreamContext
-from nats.js.errors import (
-    BadRequestError,
-    BucketNotFoundError,
-    KeyDeletedError,
-    KeyNotFoundError,
-    KeyWrongLastSequenceError,
-)
+from nats.js.errors import BadRequestError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
+from revsync.connector.rmm_tokens import MISSING, lock_key
 from revsync.secrets_box import SecretBox
 
-BUCKET = "revsync_rmm_tokens"
 LOCK_STALE_S = 30.0
 LOCK_RENEW_S = 10.0
-MISSING = (KeyNotFoundError, KeyDeletedError)
 
 
 @dataclass(frozen=True)
@@ -38,18 +29,6 @@ class CachedToken:
     blocked_until: float = 0.0  # no token requests before this (after a refusal)
     blocked_kind: str | None = None
     blocked_reason: str | None = None
-
-
-def token_key(base_url: str, client_id: str) -> str:
-    digest = hashlib.blake2b(f"{base_url}|{client_id}".encode(), digest_size=16).hexdigest()
-    return f"tok_{digest}"
-
-
-async def open_bucket(js: JetStreamContext) -> KeyValue:
-    try:
-        return await js.key_value(BUCKET)
-    except BucketNotFoundError:
-        return await js.create_key_value(bucket=BUCKET, history=1)
 
 
 class KvTokenStore:
@@ -82,7 +61,7 @@ class KvTokenStore:
     @contextlib.asynccontextmanager
     async def refresh_lock(self, key: str, holder: str) -> AsyncIterator[bool]:
         """Yields True to the one caller that may ask the vendor for a token now."""
-        lock = f"lock_{key}"
+        lock = lock_key(key)
         taken = await self._take(lock, holder)
         if not taken:
             yield False

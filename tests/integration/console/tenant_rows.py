@@ -3,14 +3,18 @@ tests of what reads a tenant's data, which answer 404 for a tenant that does not
 
 import asyncpg
 import pytest
-from revsync.tenancy import Tenant
+from revsync.tenancy import RmmConnection, Tenant
 from revsync.tenant_store import public_config
 
 from services.console.deps import Console
 
 
-async def add_tenant(pool: asyncpg.Pool, tenant_id: str, enabled: bool = True) -> str:
-    tenant = Tenant(id=tenant_id, name=f"MSP {tenant_id}", enabled=enabled)
+async def add_tenant(
+    pool: asyncpg.Pool, tenant_id: str, enabled: bool = True, rmm: RmmConnection | None = None
+) -> str:
+    tenant = Tenant(
+        id=tenant_id, name=f"MSP {tenant_id}", enabled=enabled, rmm=rmm or RmmConnection()
+    )
     await pool.execute(
         "INSERT INTO tenants (tenant_id, name, enabled, config) VALUES ($1, $2, $3, $4)",
         tenant.id,

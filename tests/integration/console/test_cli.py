@@ -19,6 +19,7 @@ import pytest
 import uvicorn
 import yaml
 from nats.js import JetStreamContext
+from revsync.connector.rmm_tokens import open_bucket, token_key
 from revsync.db import connect, create_pool, ensure_database
 from revsync.devservers import DevServers, free_port
 from revsync.eventlog.migrate import apply_migrations
@@ -473,6 +474,10 @@ async def test_tenants_are_created_listed_disabled_exported_and_deleted(
     dry = await revsync(served, *signed_in, "tenants", "delete", t, "--dry-run")
     declined = await revsync(served, *signed_in, "tenants", "delete", t, input="n\n")
     kept = await console.tenants.load(t, with_secrets=False)
+    assert console.js is not None
+    token = token_key("http://rmm.test", accounts.client_id)
+    await (await open_bucket(console.js)).put(token, b"sealed token")
+    asked = await revsync(served, *signed_in, "tenants", "delete", t, input="n\n")
     deleted = await revsync(served, *signed_in, "tenants", "delete", t, input="y\n")
 
     assert created.exit_code == 0, created.output
@@ -499,6 +504,8 @@ async def test_tenants_are_created_listed_disabled_exported_and_deleted(
     assert "purged 0 messages from NATS (CHANGES 0, COMMANDS 0, RESULTS 0, DLQ 0)" in (
         " ".join(deleted.output.split())
     )
+    assert "and its cached RMM token? This cannot be undone" in " ".join(asked.output.split())
+    assert "its cached RMM token: forgotten" in deleted.output
     assert await console.tenants.load(t, with_secrets=False) is None
     gone = await revsync(served, *signed_in, "tenants", "export", t, "-o", str(target))
     assert gone.exit_code == 1 and "404" in gone.output and not target.exists()

@@ -15,8 +15,9 @@ import nats
 import orjson
 import pytest
 from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
+from nats.js.errors import KeyDeletedError, KeyNotFoundError, NotFoundError
 from pydantic import SecretStr
+from revsync.connector.rmm_tokens import lock_key, open_bucket, token_key
 from revsync.contracts.revio import CreateRevioTicket
 from revsync.contracts.subjects import Subjects
 from revsync.devservers import DevServers
@@ -360,9 +361,15 @@ async def left_in_nats(js: JetStreamContext, seqs: dict[str, list[int]]) -> dict
     return found
 
 
-async def deletable(api: httpx.AsyncClient, console: Console, tenant: str, op: Headers) -> None:
+async def deletable(
+    api: httpx.AsyncClient,
+    console: Console,
+    tenant: str,
+    op: Headers,
+    rmm: RmmConnection | None = None,
+) -> None:
     """`tenant` disabled, with its (empty) log exported: ready to delete."""
-    await add_tenant(console.pool, tenant, enabled=False)
+    await add_tenant(console.pool, tenant, enabled=False, rmm=rmm)
     await export_lines(api, tenant, op)
 
 
@@ -434,6 +441,90 @@ async def test_deleting_again_purges_messages_left_after_the_rows_went_then_answ
     assert then.status_code == 404
 
 
+# --- deletion forgets the RMM token cached for the tenant's connection ----------------------
+
+
+async def cache_token(js: JetStreamContext, connection: RmmConnection) -> str:
+    """A token (and a refresh lock) cached for `connection`, as the RMM connector caches one."""
+    kv = await open_bucket(js)
+    key = token_key(connection.url, connection.client_id)
+    await kv.put(key, b"sealed token")
+    await kv.put(lock_key(key), b'{"holder": "replica-1"}')
+    return key
+
+
+async def cached(js: JetStreamContext, key: str) -> list[str]:
+    """Which of the token at `key` and its lock the bucket still holds."""
+    kv = await open_bucket(js)
+    held = []
+    for name in (key, lock_key(key)):
+        try:
+            entry = await kv.get(name)
+        except (KeyNotFoundError, KeyDeletedError):
+            continue
+        if entry.value:
+            held.append(name)
+    return held
+
+
+async def test_deleting_a_tenant_forgets_its_cached_rmm_token_unless_another_tenant_uses_it(
+    api: httpx.AsyncClient,
+    console: Console,
+    js: JetStreamContext,
+    operator: Headers,
+    tenant: str,
+    capsys: pytest.CaptureFixture[str],
+):
+    own = RmmConnection(base_url=f"http://rmm-{tenant}.test", client_id=f"{tenant}-id")
+    shared = RmmConnection(base_url=f"http://rmm-{tenant}.test", client_id=f"{tenant}-shared")
+    other_url = RmmConnection(base_url=f"http://eu-{tenant}.test", client_id=f"{tenant}-id")
+    sharing, partner, elsewhere = f"{tenant}s", f"{tenant}p", f"{tenant}e"
+    await add_tenant(console.pool, tenant, enabled=False, rmm=own)
+    await add_tenant(console.pool, sharing, enabled=False, rmm=shared)
+    await add_tenant(console.pool, partner, rmm=shared)
+    await add_tenant(console.pool, elsewhere, rmm=other_url)  # same client id, other URL
+    for exported in (tenant, sharing):
+        await export_lines(api, exported, operator)
+    own_key, shared_key = await cache_token(js, own), await cache_token(js, shared)
+    elsewhere_key = await cache_token(js, other_url)
+
+    plan = await api.delete(f"/api/tenants/{tenant}?dry_run=true", headers=operator)
+    after_plan = await cached(js, own_key)
+    deleted = await api.delete(f"/api/tenants/{tenant}", headers=operator)
+    again = await api.delete(f"/api/tenants/{tenant}", headers=operator)
+    kept = await api.delete(f"/api/tenants/{sharing}", headers=operator)
+
+    assert plan.json()["rmm_token"] == "would be forgotten"
+    assert after_plan == [own_key, lock_key(own_key)]  # a dry run forgets nothing
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json()["rmm_token"] == "forgotten"
+    assert await cached(js, own_key) == []
+    assert await cached(js, elsewhere_key) == [elsewhere_key, lock_key(elsewhere_key)]
+    assert again.status_code == 404  # nothing left of it, the token included
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["rmm_token"] == f"kept: tenant {partner} uses the same RMM connection"
+    assert await cached(js, shared_key) == [shared_key, lock_key(shared_key)]
+    printed = capsys.readouterr()
+    logs = printed.out + printed.err
+    assert "tenant RMM token forgotten" in logs and tenant in logs
+    assert "sealed token" not in logs
+
+
+async def test_a_tenant_without_a_cached_token_says_so_and_a_retry_says_nothing_of_it(
+    api: httpx.AsyncClient, console: Console, js: JetStreamContext, operator: Headers, tenant: str
+):
+    connection = RmmConnection(base_url=f"http://rmm-{tenant}.test", client_id=f"{tenant}-id")
+    await add_tenant(console.pool, tenant, enabled=False, rmm=connection)
+    await export_lines(api, tenant, operator)
+
+    deleted = await api.delete(f"/api/tenants/{tenant}", headers=operator)
+    await publish_every_kind(js, tenant)
+    again = await api.delete(f"/api/tenants/{tenant}", headers=operator)
+
+    assert deleted.json()["rmm_token"] == "none cached"
+    assert again.status_code == 200 and "rmm_token" not in again.json()
+
+
 @pytest.fixture
 async def nats_gone(
     servers: DevServers,
@@ -459,8 +550,10 @@ async def test_when_nats_does_not_answer_the_rows_go_and_the_operator_is_told_to
     operator: Headers,
     tenant: str,
 ):
-    await deletable(api, console, tenant, operator)
+    connection = RmmConnection(base_url=f"http://rmm-{tenant}.test", client_id=f"{tenant}-id")
+    await deletable(api, console, tenant, operator, rmm=connection)
     letters = await publish_every_kind(js, tenant)
+    token = await cache_token(js, connection)
 
     plan = await nats_gone.delete(f"/api/tenants/{tenant}?dry_run=true", headers=operator)
     without_nats = await nats_gone.delete(f"/api/tenants/{tenant}", headers=operator)
@@ -475,6 +568,10 @@ async def test_when_nats_does_not_answer_the_rows_go_and_the_operator_is_told_to
     answer = without_nats.json()
     assert answer["rows"]["tenants"] == 1 and "messages" not in answer
     assert "not purged" in answer["messages_error"] and "again" in answer["messages_error"]
+    assert plan.json()["rmm_token"].startswith("unknown (")
+    assert answer["rmm_token"].startswith("not forgotten (")
+    assert answer["rmm_token"].endswith("it expires by itself")
+    assert await cached(js, token) == [token, lock_key(token)]
     assert rows_gone and kept == letters
     assert still_without.status_code == 503 and "again" in still_without.json()["detail"]
     assert again.status_code == 200 and again.json()["messages"] == EVERY_KIND
