@@ -8,10 +8,11 @@ keep a busy tenant's outbox from ever staying empty.
 
 How fast they drain comes from the connectors' latest answers since the run began (their
 `CommandExecuted` audit events, migration 015): the ETA is the slowest system's writes
-waiting over the rate it answers them, and there is none until each system waiting has
-answered twice. `sync_progress` shows a run whose decisions are all taken as `writing` while
-any wait (before, a run draining 171 write-backs to RMM read `deciding`, 0.99 and "ETA: 1 s"
-for five minutes).
+waiting over the rate it answers them (the slower of its latest 100 and latest 20 answers:
+a rate-limited connector answers a burst, then slows down), and there is none until each
+system waiting has answered twice. `sync_progress` shows a run whose decisions are all
+taken as `writing` while any wait (before, a run draining 171 write-backs to RMM read
+`deciding`, 0.99 and "ETA: 1 s" for five minutes).
 """
 
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ COMMANDS_WAITING = (
 # The connectors' latest answers after a log position, newest first.
 COMMAND_EXECUTED = "CommandExecuted"
 ANSWERS_SAMPLED = 100
+RECENT_ANSWERS = 20
 LATEST_ANSWERS = (
     "SELECT split_part(data ->> 'subject', '.', 3) || '.' || split_part(data ->> 'subject', '.', 4)"
     " AS kind, recorded_at FROM events WHERE tenant_id = $1 AND type = $2"
@@ -51,12 +53,16 @@ class WritesWaiting:
 
     def rate(self, now: datetime) -> float | None:
         """Answers a second: the intervals between the latest answers over the time from the
-        first of them until now (a connector that stopped answering slows it down); None
-        before two answers."""
+        first of them until now (a connector that stopped answering slows it down), or over
+        only the latest `RECENT_ANSWERS` when they are slower: a rate limiter lets a burst
+        through, then throttles, and the burst would keep the ETA optimistic for as long as
+        it stays in the sample. None before two answers."""
         if len(self.answered_at) < 2:
             return None
-        span = (now - min(self.answered_at)).total_seconds()
-        return (len(self.answered_at) - 1) / span if span > 0 else None
+        answered = sorted(self.answered_at)
+        rates = [_rate(answered, now), _rate(answered[-RECENT_ANSWERS:], now)]
+        known = [rate for rate in rates if rate is not None]
+        return min(known) if known else None
 
     def eta_s(self, now: datetime) -> float | None:
         rate = self.rate(now)
@@ -64,6 +70,11 @@ class WritesWaiting:
 
     def describe(self) -> str:
         return f"{self.waiting} write{'' if self.waiting == 1 else 's'} to {self.label} waiting"
+
+
+def _rate(answered: Sequence[datetime], now: datetime) -> float | None:
+    span = (now - answered[0]).total_seconds()
+    return (len(answered) - 1) / span if span > 0 and len(answered) > 1 else None
 
 
 def writes_eta_s(writes: Sequence[WritesWaiting], now: datetime) -> float | None:

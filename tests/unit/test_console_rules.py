@@ -235,6 +235,21 @@ def test_a_connector_that_stops_answering_slows_the_rate_down():
     assert WritesWaiting("rmm", 6, answered).rate(NOW) == pytest.approx(1 / 12)
 
 
+def test_a_rate_limited_connector_s_burst_does_not_keep_the_eta_optimistic():
+    # the limiter let 60 answers through in the first second, then one a second for 40 s
+    burst = [NOW - timedelta(seconds=41, milliseconds=10 * n) for n in range(60)]
+    throttled = [NOW - timedelta(seconds=s) for s in range(1, 41)]
+    writes = WritesWaiting("rmm", 100, tuple(burst + throttled))
+    # the whole sample says 99 answers in 41 s (2.4 a second); the latest 20 say 19 in 20 s
+    assert writes.rate(NOW) == pytest.approx(19 / 20)
+    assert demo_run(writes).eta_s(NOW) == pytest.approx(100 / (19 / 20), abs=0.1)
+    # a steady connector: both say about one a second (each counts the second since the
+    # latest answer, which weighs more in the shorter sample)
+    steady = WritesWaiting("rmm", 100, tuple(NOW - timedelta(seconds=s) for s in range(1, 51)))
+    assert steady.rate(NOW) == pytest.approx(19 / 20)
+    assert steady.rate(NOW - timedelta(seconds=1)) == pytest.approx(1.0)
+
+
 def test_writes_still_deciding_keep_the_phase_deciding():
     undecided = replace(
         demo_run(WritesWaiting("rmm", 3, (NOW, NOW))),
