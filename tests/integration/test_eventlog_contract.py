@@ -120,6 +120,27 @@ async def test_concurrent_identical_appends_record_the_events_once(store: EventS
     assert len(await store.read_stream(tenant, "alert:8")) == 2
 
 
+async def test_an_event_s_time_is_when_it_was_written_so_log_order_reads_forward_in_time(
+    store: EventStore, pool: asyncpg.Pool, tenant: str
+):
+    # a unit of work that began, then waited (on a lock, say) while another wrote
+    async with pool.acquire() as conn, conn.transaction():
+        began = await conn.fetchval("SELECT now()")
+        await store.append(tenant, "asset:meanwhile", events(1), NO_STREAM)
+        await asyncio.sleep(0.05)
+        await append_in_transaction(conn, tenant, "asset:waited", events(2), NO_STREAM)
+
+    meanwhile = await store.read_stream(tenant, "asset:meanwhile")
+    waited = await store.read_stream(tenant, "asset:waited")
+    in_log_order = [*meanwhile, *waited]
+    assert [e.global_position for e in in_log_order] == sorted(
+        e.global_position for e in in_log_order
+    )
+    times = [e.recorded_at for e in in_log_order]
+    assert times == sorted(times)  # the audit trail's times never go back
+    assert (waited[0].recorded_at - began).total_seconds() >= 0.05
+
+
 async def test_streams_and_tenants_are_separate(store: EventStore, tenant: str):
     other = tenant + "x"
     await store.append(tenant, "asset:1", events(2))
