@@ -29,6 +29,7 @@ import httpx
 import nats
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
+from revsync.connector.rmm_tokens import open_bucket
 from revsync.db import create_pool
 from revsync.devservers import free_port
 from revsync.messaging import ensure_streams
@@ -41,7 +42,7 @@ from bench.results import Figure
 from bench.servers import BenchServers, bench_servers
 from services.cwrmm_connector import observe, polls
 from services.cwrmm_connector.client.paging import ENDPOINT_PAGE
-from services.cwrmm_connector.client.token_store import KvTokenStore, open_bucket
+from services.cwrmm_connector.client.token_store import KvTokenStore
 from services.cwrmm_connector.settings import ConnectorSettings
 from services.cwrmm_connector.tenants import TenantHandle, TenantRegistry
 
