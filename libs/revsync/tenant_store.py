@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from revsync.contracts.settings import settings_changes
 from revsync.db import Conn
 from revsync.eventlog.model import NO_STREAM, ConcurrencyError, NewEvent, RecordedEvent
+from revsync.projection import Projection
 from revsync.secrets_box import SecretBox
 from revsync.tenancy import SyncSettings, Tenant
 from revsync.unit_of_work import UnitOfWork
@@ -98,8 +99,8 @@ class TenantStore:
                 raise UnknownTenant(tenant_id)
             if current == enabled:
                 return False
-            await uow.append(LIFECYCLE_STREAM, [NewEvent(ENABLED if enabled else DISABLED, {})])
-            await set_enabled_row(uow.conn, tenant_id, enabled)
+            lifecycle = NewEvent(ENABLED if enabled else DISABLED, {})
+            await uow.append(LIFECYCLE_STREAM, [lifecycle], projections=[TENANTS])
         return True
 
     async def _save_in(self, uow: UnitOfWork, tenant: Tenant) -> list[str]:
@@ -114,16 +115,8 @@ class TenantStore:
         data: dict[str, Any] = {"config": config, "secrets_changed": sorted(secrets)}
         if before is not None:  # a first save has none: `config` says it all
             data["changes"] = [change.model_dump(mode="json") for change in changes]
-        await uow.append(SETTINGS_STREAM, [NewEvent("SettingsChanged", data)])
-        await uow.conn.execute(
-            "INSERT INTO tenants (tenant_id, name, enabled, config) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT (tenant_id) DO UPDATE SET name = excluded.name,"
-            " enabled = excluded.enabled, config = excluded.config, updated_at = now()",
-            tenant.id,
-            tenant.name,
-            tenant.enabled,
-            config,
-        )
+        changed = NewEvent("SettingsChanged", data)
+        await uow.append(SETTINGS_STREAM, [changed], projections=[TENANTS])
         for key, value in secrets.items():
             await uow.conn.execute(
                 "INSERT INTO tenant_secrets (tenant_id, name, ciphertext) VALUES ($1, $2, $3)"
@@ -155,18 +148,49 @@ class TenantStore:
             return [r["tenant_id"] for r in await conn.fetch(query + " ORDER BY tenant_id")]
 
 
-async def set_enabled_row(
-    conn: Conn, tenant_id: str, enabled: bool, at: datetime | None = None
-) -> None:
+async def set_enabled_row(conn: Conn, tenant_id: str, enabled: bool, at: datetime) -> None:
     """The `tenants` row after a TenantDisabled/TenantEnabled (its column and its config)."""
     await conn.execute(
         "UPDATE tenants SET enabled = $2,"
         " config = jsonb_set(config, '{enabled}', to_jsonb($2::boolean)),"
-        " updated_at = coalesce($3, now()) WHERE tenant_id = $1",
+        " updated_at = $3 WHERE tenant_id = $1",
         tenant_id,
         enabled,
         at,
     )
+
+
+class TenantsProjection(Projection):
+    """`tenants` rows folded from `SettingsChanged` and the lifecycle's `TenantDisabled` /
+    `TenantEnabled` (secrets stay in `tenant_secrets`). The store folds its own events
+    through it as it appends them, and replay folds the log through it: one fold, so a
+    rebuilt row is the row the store wrote (its `updated_at` is the event's `recorded_at`)."""
+
+    name = "tenants"
+    tables = ("tenants",)
+    categories = (SETTINGS_STREAM, LIFECYCLE_STREAM)
+
+    async def apply(self, conn: Conn, event: RecordedEvent) -> None:
+        if event.type in (DISABLED, ENABLED):
+            await set_enabled_row(conn, event.tenant_id, event.type == ENABLED, event.recorded_at)
+            return
+        if event.type != "SettingsChanged":
+            return
+        config = event.data["config"]
+        await conn.execute(
+            "INSERT INTO tenants (tenant_id, name, enabled, config, updated_at)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id) DO UPDATE SET"
+            " name = excluded.name, enabled = excluded.enabled, config = excluded.config,"
+            " updated_at = excluded.updated_at",
+            event.tenant_id,
+            config["name"],
+            config.get("enabled", True),
+            config,
+            event.recorded_at,
+        )
+
+
+TENANTS = TenantsProjection()
 
 
 def changes_tenant(event: RecordedEvent) -> bool:

@@ -1,19 +1,18 @@
 """Every projection of every service, for `revsync replay`.
 
-The console's own (`sync_runs`, and `tenants`, the projection of the `settings` streams),
-plus those of each service, found in `services.<name>.projections`, `.projection` or
-`.state`: a module-level `PROJECTIONS` when the module has one, else its module-level
-`Projection` instances, else an instance of each concrete `Projection` class it defines.
+The console's `sync_runs`, `tenants` (the projection of the `settings` and `tenant`
+streams, which `revsync.tenant_store` folds as it saves), plus those of each service, found
+in `services.<name>.projections`, `.projection` or `.state`: a module-level `PROJECTIONS`
+when the module has one, else its module-level `Projection` instances, else an instance of
+each concrete `Projection` class it defines.
 """
 
 import importlib
 import inspect
 from types import ModuleType
 
-from revsync.db import Conn
-from revsync.eventlog import RecordedEvent
 from revsync.projection import Projection
-from revsync.tenant_store import DISABLED, ENABLED, LIFECYCLE_STREAM, set_enabled_row
+from revsync.tenant_store import TenantsProjection
 
 from services.console.sync_runs import SyncRunsProjection
 
@@ -21,34 +20,6 @@ from services.console.sync_runs import SyncRunsProjection
 # the vendors (content hashes, watermarks, command outcomes), which no event holds
 SERVICES = ("company", "asset", "alert", "ticket")
 PLACES = ("projections", "projection", "state")
-
-
-class TenantsProjection(Projection):
-    """`tenants` rows folded from `SettingsChanged` and the lifecycle's `TenantDisabled` /
-    `TenantEnabled` (secrets stay in `tenant_secrets`)."""
-
-    name = "tenants"
-    tables = ("tenants",)
-    categories = ("settings", LIFECYCLE_STREAM)
-
-    async def apply(self, conn: Conn, event: RecordedEvent) -> None:
-        if event.type in (DISABLED, ENABLED):
-            await set_enabled_row(conn, event.tenant_id, event.type == ENABLED, event.recorded_at)
-            return
-        if event.type != "SettingsChanged":
-            return
-        config = event.data["config"]
-        await conn.execute(
-            "INSERT INTO tenants (tenant_id, name, enabled, config, updated_at)"
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id) DO UPDATE SET"
-            " name = excluded.name, enabled = excluded.enabled, config = excluded.config,"
-            " updated_at = excluded.updated_at",
-            event.tenant_id,
-            config["name"],
-            config.get("enabled", True),
-            config,
-            event.recorded_at,
-        )
 
 
 def _of_module(module: ModuleType) -> list[Projection]:

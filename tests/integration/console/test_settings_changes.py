@@ -4,6 +4,8 @@ document again, the same secret again) records nothing; and a tenant first saved
 
 import httpx
 from revsync.eventlog import EventStore
+from revsync.projection import apply_all
+from revsync.tenant_store import LIFECYCLE_STREAM, SETTINGS_STREAM, TENANTS
 
 from services.console.deps import Console
 from tests.integration.console.support import Accounts, good_settings
@@ -89,3 +91,29 @@ async def test_the_audit_trail_says_which_settings_changed_old_to_new(
     )
     first = (await EventStore(console.pool).read_stream(configured.tenant, "settings"))[0]
     assert "changes" not in first.data  # the first save: `config` says it all
+
+
+async def test_the_tenants_row_the_store_writes_is_the_row_a_replay_folds_from_its_events(
+    api: httpx.AsyncClient, admin: dict[str, str], configured: Accounts, console: Console
+):
+    tenant = configured.tenant
+    await api.patch("/api/settings", json={"min_alert_severity": "Critical"}, headers=admin)
+    await console.tenants.set_enabled(tenant, False, "op")
+    await console.tenants.set_enabled(tenant, True, "op")
+    written = await console.pool.fetchrow("SELECT * FROM tenants WHERE tenant_id = $1", tenant)
+    store = EventStore(console.pool)
+    events = [
+        *await store.read_stream(tenant, SETTINGS_STREAM),
+        *await store.read_stream(tenant, LIFECYCLE_STREAM),
+    ]
+    events.sort(key=lambda event: event.global_position)
+
+    async with console.pool.acquire() as conn, conn.transaction():
+        await conn.execute("DELETE FROM tenants WHERE tenant_id = $1", tenant)
+        await apply_all(conn, [TENANTS], events)  # what `revsync replay` folds
+        rebuilt = await conn.fetchrow("SELECT * FROM tenants WHERE tenant_id = $1", tenant)
+
+    assert [e.type for e in events][-2:] == ["TenantDisabled", "TenantEnabled"]
+    assert written is not None and rebuilt is not None
+    assert dict(rebuilt) == dict(written)  # updated_at included: the last event's time
+    assert written["updated_at"] == events[-1].recorded_at
