@@ -35,13 +35,13 @@ INTEGRATION_GROUPS = tests/integration/console $(sort $(wildcard tests/integrati
 INTEGRATION_JOBS ?= $(if $(NATS_URL),1,2)
 
 test: install browser-deps
-	$(BIN)/pytest tests/unit tests/sandbox tests/browser $(PYTEST_ARGS)
+	$(BIN)/pytest tests/unit tests/sandbox tests/browser --durations=10 $(PYTEST_ARGS)
 	@$(MAKE) --no-print-directory test-integration
 	@$(MAKE) --no-print-directory test-e2e
 
 # End-to-end: every service as a real process (tests/e2e/stack.py) on one stack for the session.
 test-e2e: install
-	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+	$(BIN)/pytest tests/e2e --durations=10 $(PYTEST_ARGS)
 
 test-integration: install
 	@PYTEST_ARGS="$(PYTEST_ARGS)" tests/run_groups.sh $(INTEGRATION_JOBS) $(BIN)/pytest $(INTEGRATION_GROUPS)
