@@ -15,9 +15,9 @@ import nats
 import orjson
 import pytest
 from nats.js import JetStreamContext
-from nats.js.errors import KeyDeletedError, KeyNotFoundError, NotFoundError
+from nats.js.errors import NotFoundError
 from pydantic import SecretStr
-from revsync.connector.rmm_tokens import lock_key, open_bucket, token_key
+from revsync.connector.rmm_tokens import MISSING, lock_key, open_bucket, token_key
 from revsync.contracts.revio import CreateRevioTicket
 from revsync.contracts.subjects import Subjects
 from revsync.devservers import DevServers
@@ -460,7 +460,7 @@ async def cached(js: JetStreamContext, key: str) -> list[str]:
     for name in (key, lock_key(key)):
         try:
             entry = await kv.get(name)
-        except (KeyNotFoundError, KeyDeletedError):
+        except MISSING:
             continue
         if entry.value:
             held.append(name)
