@@ -1,7 +1,7 @@
 """Where the RMM connector caches the OAuth token of each RMM connection: one token per base
 URL and client id for the whole deployment, in a NATS key-value bucket, encrypted
 (services/cwrmm_connector/client/token_store.py reads and refreshes it). Named here so that
-deleting a tenant can forget its token (services/console/tenants.py)."""
+deleting a tenant can forget its token (services/console/tenant_token.py)."""
 
 import hashlib
 
